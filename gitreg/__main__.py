@@ -1,0 +1,3 @@
+from gitreg.cli.app import main
+
+main()

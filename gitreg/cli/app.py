@@ -1,0 +1,139 @@
+"""The typer application, and the one place that maps errors to exit codes.
+
+Exit codes: 0 success, 1 a failed check or rejected operation, 2 bad usage,
+3 an unexpected error (the traceback goes to a crash report file).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+
+from gitreg import __version__
+from gitreg.cli import publish, read, verify
+from gitreg.errors import GitregError
+
+EXIT_CRASH = 3
+
+app = typer.Typer(
+    name="gitreg",
+    help="A model registry and dataset catalog kept in a git repository.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of each record."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def _configure_logging(*, verbose: bool) -> None:
+    package_logger = logging.getLogger("gitreg")
+    package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    if not any(isinstance(handler, _StderrHandler) for handler in package_logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("gitreg: %(levelname)s: %(message)s"))
+        package_logger.addHandler(handler)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gitreg {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    repo: Annotated[
+        Path | None,
+        typer.Option(
+            "--repo",
+            "-C",
+            help="Run as if gitreg was started in this directory instead of the current one.",
+        ),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log what gitreg does to standard error.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A model registry and dataset catalog kept in a git repository."""
+    _configure_logging(verbose=verbose)
+    if repo is not None:
+        if not repo.is_dir():
+            raise GitregUsage(f"--repo '{repo}' is not a directory")
+        os.chdir(repo)
+
+
+class GitregUsage(click.UsageError):
+    """A usage error found while parsing global options."""
+
+
+publish.register(app)
+read.register(app)
+verify.register(app)
+
+
+def _crash_report(exc: BaseException) -> Path:
+    folder = Path(tempfile.gettempdir())
+    report = folder / f"gitreg-crash-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.txt"
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    report.write_text(f"gitreg {__version__}\nargv: {sys.argv}\n\n{text}", encoding="utf-8")
+    return report
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="gitreg", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        typer.echo("Aborted.", err=True)
+        return 1
+    except GitregError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        typer.echo("Interrupted.", err=True)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort that keeps tracebacks off screen
+        report = _crash_report(exc)
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (details in {report}; "
+            "please include that file in a bug report)",
+            err=True,
+        )
+        return EXIT_CRASH
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,358 @@
+"""Every pygit2 call gitreg makes.
+
+The rest of the package sees plain values (hex ids, bytes, strings) and
+``GitError``; pygit2 objects and exceptions stay inside this module.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileStatus, ObjectType
+
+from gitreg.errors import GitError
+
+_FILE_MODE = 0o100644
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A git author or committer with the time of the action."""
+
+    name: str
+    email: str
+    time: int
+    offset_minutes: int
+
+    def to_git(self) -> str:
+        """Render as in a commit or tag header: ``Name <email> 1700000000 +0100``."""
+        sign = "-" if self.offset_minutes < 0 else "+"
+        hours, minutes = divmod(abs(self.offset_minutes), 60)
+        return f"{self.name} <{self.email}> {self.time} {sign}{hours:02d}{minutes:02d}"
+
+    def to_pygit2(self) -> pygit2.Signature:
+        return pygit2.Signature(self.name, self.email, self.time, self.offset_minutes)
+
+
+@dataclass(frozen=True)
+class HeadState:
+    """The checked-out branch and the commit it points at (None while unborn)."""
+
+    branch: str
+    commit: str | None
+
+
+class Repository:
+    """A git repository opened for gitreg."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self._repo = repo
+
+    # Opening and state -------------------------------------------------------
+
+    @classmethod
+    def discover(cls, start: Path) -> Repository:
+        """Open the repository that contains ``start``.
+
+        Raises:
+            GitError: ``start`` is not inside a git repository.
+        """
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise GitError(
+                f"'{start}' is not inside a git repository",
+                hint="run gitreg inside a clone of the registry, or create one with 'git init'",
+            )
+        return cls(pygit2.Repository(found))
+
+    @property
+    def git_dir(self) -> Path:
+        return Path(self._repo.path)
+
+    @property
+    def is_bare(self) -> bool:
+        return bool(self._repo.is_bare)
+
+    @property
+    def is_shallow(self) -> bool:
+        return bool(self._repo.is_shallow)
+
+    @property
+    def workdir(self) -> Path:
+        """The work tree root.
+
+        Raises:
+            GitError: the repository is bare.
+        """
+        if self._repo.workdir is None:
+            raise GitError(
+                f"'{self.git_dir}' is a bare repository",
+                hint="publish from a clone with a work tree",
+            )
+        return Path(self._repo.workdir)
+
+    def head_state(self) -> HeadState:
+        """Return the checked-out branch and its commit.
+
+        Raises:
+            GitError: HEAD is detached.
+        """
+        if self._repo.head_is_detached:
+            raise GitError(
+                "HEAD is detached, so a publish has no branch to commit on",
+                hint="check out a branch first, such as 'git switch main'",
+            )
+        branch = str(self._repo.references["HEAD"].target)
+        if self._repo.head_is_unborn:
+            return HeadState(branch=branch, commit=None)
+        return HeadState(branch=branch, commit=str(self._repo.head.target))
+
+    def resolve(self, revision: str) -> str:
+        """Return the commit id that ``revision`` names.
+
+        Raises:
+            GitError: the revision does not exist or is not a commit.
+        """
+        try:
+            commit = self._repo.revparse_single(revision).peel(pygit2.Commit)
+        except (KeyError, ValueError, pygit2.GitError) as exc:
+            raise GitError(
+                f"revision '{revision}' not found", hint="pass a branch, tag or commit id"
+            ) from exc
+        return str(commit.id)
+
+    def head_commit(self) -> str | None:
+        """Return the commit HEAD points at, or None in a repository without commits."""
+        if self._repo.head_is_unborn:
+            return None
+        return str(self._repo.head.target)
+
+    # Configuration ------------------------------------------------------------
+
+    def config_value(self, key: str) -> str | None:
+        try:
+            return str(self._repo.config[key])
+        except KeyError:
+            return None
+
+    def config_bool(self, key: str) -> bool | None:
+        if self.config_value(key) is None:
+            return None
+        try:
+            return bool(self._repo.config.get_bool(key))
+        except (pygit2.GitError, ValueError) as exc:
+            raise GitError(
+                f"git config {key} is not a boolean", hint=f"set it with 'git config {key} true'"
+            ) from exc
+
+    def set_config(self, key: str, value: str) -> None:
+        self._repo.config[key] = value
+
+    def identity(self, *, time: int, offset_minutes: int = 0) -> Identity:
+        """Return the committer identity from the git configuration.
+
+        Raises:
+            GitError: ``user.name`` or ``user.email`` is not set.
+        """
+        name = self.config_value("user.name")
+        email = self.config_value("user.email")
+        if not name or not email:
+            missing = "user.name" if not name else "user.email"
+            raise GitError(
+                f"git identity is incomplete: {missing} is not set",
+                hint=f"set it with 'git config {missing} \"...\"'",
+            )
+        return Identity(name=name, email=email, time=time, offset_minutes=offset_minutes)
+
+    # Reading ------------------------------------------------------------------
+
+    def blob_id_at(self, commit: str | None, path: str) -> str | None:
+        """Return the blob id of ``path`` in ``commit``, or None where it is absent."""
+        if commit is None:
+            return None
+        tree = self._repo[commit].peel(pygit2.Tree)
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        if entry.type != ObjectType.BLOB:
+            return None
+        return str(entry.id)
+
+    def read_blob(self, blob_id: str) -> bytes:
+        return bytes(self._repo[blob_id].read_raw())
+
+    def read_at(self, commit: str | None, path: str) -> bytes | None:
+        """Return the content of ``path`` in ``commit``, or None where it is absent."""
+        blob_id = self.blob_id_at(commit, path)
+        return None if blob_id is None else self.read_blob(blob_id)
+
+    def path_is_dirty(self, path: str) -> bool:
+        """Return whether ``path`` differs from HEAD in the index or the work tree."""
+        try:
+            flags = self._repo.status_file(path)
+        except KeyError:
+            return False
+        return flags not in (FileStatus.CURRENT, FileStatus.IGNORED)
+
+    def tag_target(self, tag_name: str) -> str | None:
+        """Return the commit a tag points at, or None where the tag does not exist."""
+        ref = self._repo.references.get(f"refs/tags/{tag_name}")
+        if ref is None:
+            return None
+        return str(self._repo[ref.target].peel(pygit2.Commit).id)
+
+    def tag_exists(self, tag_name: str) -> bool:
+        return f"refs/tags/{tag_name}" in self._repo.references
+
+    def tag_names(self, prefix: str) -> Iterator[str]:
+        """Yield the tag names that start with ``prefix``."""
+        full = f"refs/tags/{prefix}"
+        for ref in self._repo.references:
+            if ref.startswith(full):
+                yield ref[len("refs/tags/") :]
+
+    def tag_message(self, tag_name: str) -> str | None:
+        """Return the message of an annotated tag, or None for a lightweight tag."""
+        ref = self._repo.references.get(f"refs/tags/{tag_name}")
+        if ref is None:
+            return None
+        target = self._repo[ref.target]
+        if not isinstance(target, pygit2.Tag):
+            return None
+        return str(target.message)
+
+    # Writing objects -----------------------------------------------------------
+
+    def write_blob(self, data: bytes) -> str:
+        return str(self._repo.create_blob(data))
+
+    def tree_with_file(self, commit: str | None, path: str, blob_id: str) -> str:
+        """Return a tree equal to ``commit``'s with only ``path`` set to ``blob_id``."""
+        base = None if commit is None else self._repo[commit].peel(pygit2.Tree)
+        return str(self._replace_in_tree(base, path.split("/"), pygit2.Oid(hex=blob_id)))
+
+    def _replace_in_tree(
+        self, tree: pygit2.Tree | None, parts: list[str], blob_id: pygit2.Oid
+    ) -> pygit2.Oid:
+        builder = self._repo.TreeBuilder(tree) if tree is not None else self._repo.TreeBuilder()
+        head, rest = parts[0], parts[1:]
+        if not rest:
+            builder.insert(head, blob_id, _FILE_MODE)
+            return builder.write()
+        subtree = None
+        if tree is not None and head in tree:
+            existing = tree[head]
+            if existing.type == ObjectType.TREE:
+                subtree = self._repo[existing.id]
+        child = self._replace_in_tree(subtree, rest, blob_id)
+        builder.insert(head, child, pygit2.GIT_FILEMODE_TREE)
+        return builder.write()
+
+    def commit_payload(
+        self, *, tree: str, parents: list[str], author: Identity, message: str
+    ) -> str:
+        """Return the raw commit text that a signature covers."""
+        signature = author.to_pygit2()
+        return str(
+            self._repo.create_commit_string(
+                signature,
+                signature,
+                message,
+                pygit2.Oid(hex=tree),
+                [pygit2.Oid(hex=parent) for parent in parents],
+            )
+        )
+
+    def write_commit(self, payload: str, signature: str | None) -> str:
+        """Write a commit object, with a ``gpgsig`` header when ``signature`` is given."""
+        if signature is None:
+            return str(self._repo.odb.write(ObjectType.COMMIT, payload.encode("utf-8")))
+        return str(self._repo.create_commit_with_signature(payload, signature))
+
+    @staticmethod
+    def tag_payload(*, target: str, tag_name: str, tagger: Identity, message: str) -> str:
+        """Return the raw annotated-tag text that a signature covers."""
+        return f"object {target}\ntype commit\ntag {tag_name}\ntagger {tagger.to_git()}\n\n{message}"
+
+    def write_tag(self, payload: str, signature: str | None) -> str:
+        """Write an annotated tag object; git appends a tag's signature to its message."""
+        data = payload if signature is None else payload + signature
+        return str(self._repo.odb.write(ObjectType.TAG, data.encode("utf-8")))
+
+    # Moving references -----------------------------------------------------------
+
+    def advance_branch_and_tag(
+        self,
+        *,
+        branch: str,
+        expected: str | None,
+        commit: str,
+        tag_name: str,
+        tag_object: str,
+        reflog_message: str,
+    ) -> None:
+        """Move ``branch`` from ``expected`` to ``commit`` and create the tag, or do nothing.
+
+        Both references are locked first, so no other writer can move them between
+        the check and the update.
+
+        Raises:
+            GitError: the branch moved since it was read, or the tag already exists.
+        """
+        tag_ref = f"refs/tags/{tag_name}"
+        try:
+            with self._repo.transaction() as transaction:
+                transaction.lock_ref(branch)
+                transaction.lock_ref(tag_ref)
+                current = self._repo.references.get(branch)
+                current_id = None if current is None else str(current.target)
+                if current_id != expected:
+                    raise GitError(
+                        f"branch {branch} moved during the publish (now at {current_id})",
+                        hint="run the command again",
+                    )
+                if tag_ref in self._repo.references:
+                    raise GitError(
+                        f"tag '{tag_name}' already exists",
+                        hint=f"delete it with 'git tag -d {tag_name}' if nothing published it",
+                    )
+                transaction.set_target(branch, commit, message=reflog_message)
+                transaction.set_target(tag_ref, tag_object, message=reflog_message)
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"could not update {branch} and tag '{tag_name}': {exc}",
+                hint="another git process may hold a lock; run the command again",
+            ) from exc
+
+    # Work tree and index -----------------------------------------------------------
+
+    def write_worktree_file(self, path: str, data: bytes) -> None:
+        """Replace a work-tree file atomically and stage exactly that path."""
+        target = self.workdir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, data)
+        index = self._repo.index
+        index.read()
+        index.add(path)
+        index.write()
+
+
+def write_atomically(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target`` and rename it into place."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,54 @@
+"""SHA-256 of artifacts: streamed in constant memory, several files in parallel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+# hashlib releases the GIL while hashing large buffers, so threads scale across cores.
+CHUNK_BYTES = 1024 * 1024
+
+
+def sha256_file(path: Path, *, on_progress: Callable[[int], None] | None = None) -> str:
+    """Return the hex SHA-256 of a file, read in chunks of ``CHUNK_BYTES``."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK_BYTES)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while True:
+            count = handle.readinto(buffer)
+            if not count:
+                break
+            digest.update(view[:count])
+            if on_progress is not None:
+                on_progress(count)
+    return digest.hexdigest()
+
+
+def combined_sha256(hashes: dict[str, str]) -> str:
+    """Return the entry hash of several artifacts: SHA-256 of sorted ``HASH  PATH`` lines.
+
+    A single artifact's entry hash is the artifact's own hash.
+    """
+    if len(hashes) == 1:
+        return next(iter(hashes.values()))
+    listing = "".join(f"{hashes[path]}  {path}\n" for path in sorted(hashes))
+    return hashlib.sha256(listing.encode("utf-8")).hexdigest()
+
+
+def sha256_files(
+    paths: Iterable[Path],
+    *,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[str]:
+    """Return the hex SHA-256 of each file, in order, hashing in parallel threads."""
+    items = list(paths)
+    if len(items) <= 1:
+        return [sha256_file(path, on_progress=on_progress) for path in items]
+    count = workers or min(len(items), os.cpu_count() or 1, 8)
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(lambda path: sha256_file(path, on_progress=on_progress), items))

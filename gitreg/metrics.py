@@ -1,0 +1,65 @@
+"""Metrics files: a flat JSON object of finite numbers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from gitreg import jsonread
+from gitreg.errors import ManifestError, UsageError
+
+MetricValue = int | float
+
+
+def read_metrics(path: Path) -> dict[str, MetricValue]:
+    """Read a metrics file.
+
+    A UTF-8 byte order mark and CRLF line ends are accepted.
+
+    Raises:
+        UsageError: the file is missing, not UTF-8 JSON, not an object, or holds a
+            value that is not a finite number; the message gives file, line and column.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(
+            f"metrics file '{path}' not found", hint="pass the path of a JSON file"
+        ) from None
+    except IsADirectoryError:
+        raise UsageError(
+            f"metrics file '{path}' is a directory", hint="pass the path of a JSON file"
+        ) from None
+    try:
+        text = jsonread.decode(data, source=str(path))
+        document = jsonread.loads(text, source=str(path))
+    except ManifestError as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
+    if not isinstance(document, dict):
+        raise UsageError(
+            f"{path}:1:1: metrics must be a JSON object, not {type(document).__name__}",
+            hint='write it as {"rmse": 0.12, "r2": 0.89}',
+        )
+    for name, value in document.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            line, column = jsonread.locate(text, (name,)) or (1, 1)
+            raise UsageError(
+                f"{path}:{line}:{column}: metric '{name}' must be a finite number, "
+                f"not {_describe(value)}",
+                hint="metrics are a flat object of numbers; move other data into --notes",
+            )
+    return document
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a nested object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    return repr(value)

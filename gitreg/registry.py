@@ -1,0 +1,410 @@
+"""Registry operations: publishing entries and reading them back."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from gitreg import datasets, hashing, names, paths, signing
+from gitreg.entries import DatasetEntry, Entry, ModelEntry
+from gitreg.errors import RejectedError, UsageError
+from gitreg.gitrepo import HeadState, Identity, Repository
+from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
+from gitreg.manifest import (
+    MANIFEST_PATHS,
+    MAX_MANIFEST_BYTES,
+    Kind,
+    Manifest,
+    empty_manifest,
+    parse,
+    serialize,
+)
+from gitreg.metrics import MetricValue, read_metrics
+from gitreg.versions import parse_version, precedence_key
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTES_LENGTH = 10_000
+_VERBS: dict[Kind, str] = {"model": "Publish", "dataset": "Register"}
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """What the user asked to publish, as given on the command line."""
+
+    kind: Kind
+    path: str
+    version: str
+    name: str | None = None
+    metrics_path: str | None = None
+    rows: int | None = None
+    client: str | None = None
+    cleanliness: int | None = None
+    release: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """The entry that was published and where git recorded it."""
+
+    entry: Entry
+    commit: str
+    tag: str
+    signed: bool
+
+
+def utc_timestamp(epoch: int) -> str:
+    """Format seconds since the epoch as RFC 3339 UTC with a ``Z`` suffix."""
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_fields(request: PublishRequest) -> None:
+    parse_version(request.version)
+    if request.client is not None:
+        names.check_client(request.client)
+    if request.cleanliness is not None and not 0 <= request.cleanliness <= 100:
+        raise UsageError(
+            f"--cleanliness {request.cleanliness} is out of range",
+            hint="pass an integer from 0 to 100",
+        )
+    if request.release is not None and not 0 < len(request.release) <= 255:
+        raise UsageError(
+            f"--release '{request.release}' must be 1 to 255 characters",
+            hint="pass a release tag such as v1.0.0",
+        )
+    if request.notes is not None and len(request.notes) > MAX_NOTES_LENGTH:
+        raise UsageError(
+            f"--notes is {len(request.notes)} characters long",
+            hint=f"keep notes under {MAX_NOTES_LENGTH} characters",
+        )
+
+
+def _default_name(relative: str) -> str:
+    return Path(relative).name.split(".", 1)[0] or Path(relative).name
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything about an entry that can be computed before taking the lock."""
+
+    name: str
+    relative: str
+    sha256: str
+    metrics: dict[str, MetricValue]
+    rows: int
+    schema_hash: str | None
+
+
+def _prepare(request: PublishRequest, repo: Repository, cwd: Path) -> _Prepared:
+    _check_fields(request)
+    relative = paths.repository_relative(request.path, workdir=repo.workdir, cwd=cwd)
+    if request.name is not None:
+        name = names.check_name(request.name)
+    else:
+        name = names.check_name(_default_name(relative), default_from=request.path)
+    metrics: dict[str, MetricValue] = {}
+    if request.metrics_path is not None:
+        metrics = read_metrics(cwd / request.metrics_path)
+    absolute = paths.check_regular_file(relative, workdir=repo.workdir)
+    rows = 0
+    schema_hash = None
+    if request.kind == "dataset":
+        facts = datasets.inspect(absolute, relative)
+        rows = datasets.reconcile_rows(request.rows, facts, relative)
+        schema_hash = facts.schema_hash
+    return _Prepared(
+        name=name,
+        relative=relative,
+        sha256=hashing.sha256_file(absolute),
+        metrics=metrics,
+        rows=rows,
+        schema_hash=schema_hash,
+    )
+
+
+def _build_entry(request: PublishRequest, prepared: _Prepared, created_at: str) -> Entry:
+    common = {
+        "id": str(uuid.uuid4()),
+        "name": prepared.name,
+        "version": request.version,
+        "created_at": created_at,
+        "sha256": prepared.sha256,
+        "artifacts": (prepared.relative,),
+        "cleanliness_score": request.cleanliness,
+        "release_tag": request.release,
+        "client": request.client,
+        "notes": request.notes,
+    }
+    if request.kind == "model":
+        return ModelEntry.model_validate({**common, "metrics": prepared.metrics})
+    return DatasetEntry.model_validate(
+        {**common, "row_count": prepared.rows, "schema_hash": prepared.schema_hash}
+    )
+
+
+def signing_config(repo: Repository) -> signing.SigningConfig:
+    """Read the signing settings from the git configuration, as git does."""
+    fmt = signing.SigningConfig.parse_format(repo.config_value("gpg.format"))
+    name = repo.config_value("user.name")
+    email = repo.config_value("user.email")
+    return signing.SigningConfig(
+        format=fmt,
+        key=repo.config_value("user.signingkey"),
+        openpgp_program=repo.config_value("gpg.openpgp.program")
+        or repo.config_value("gpg.program")
+        or "gpg",
+        ssh_program=repo.config_value("gpg.ssh.program") or "ssh-keygen",
+        x509_program=repo.config_value("gpg.x509.program") or "gpgsm",
+        committer=f"{name} <{email}>" if name and email else None,
+    )
+
+
+def signing_requested(repo: Repository, override: bool | None) -> bool:
+    """Decide whether to sign: ``--sign/--no-sign`` wins, then the git configuration.
+
+    A publish is one act, so the commit and the tag are signed together when either
+    ``commit.gpgSign`` or ``tag.gpgSign`` asks for it.
+    """
+    if override is not None:
+        return override
+    return bool(repo.config_bool("commit.gpgsign") or repo.config_bool("tag.gpgsign"))
+
+
+def read_head_manifest(repo: Repository, commit: str | None, kind: Kind, now: str) -> Manifest:
+    """Return the manifest as committed in ``commit``, or an empty one where it is absent."""
+    data = repo.read_at(commit, MANIFEST_PATHS[kind])
+    if data is None:
+        return empty_manifest(kind, updated_at=now)
+    return parse(data, kind=kind, source=f"{MANIFEST_PATHS[kind]} at {(commit or '')[:12]}")
+
+
+def _check_worktree(repo: Repository, kind: Kind) -> None:
+    path = MANIFEST_PATHS[kind]
+    if repo.path_is_dirty(path):
+        raise RejectedError(
+            f"{path} has uncommitted changes",
+            hint=f"commit them or restore the file with 'git restore --staged --worktree {path}'",
+        )
+
+
+def commit_message(entry: Entry, *, verb: str) -> str:
+    """Return the commit message: a sentence for people, trailers for machines."""
+    return (
+        f"{verb} {entry.kind} {entry.name} {entry.version}\n\n"
+        f"Registry-Entry-Id: {entry.id}\n"
+        f"Registry-Artifact-Sha256: {entry.sha256}\n"
+        f"Registry-Entry-Digest: sha256:{entry.digest()}\n"
+    )
+
+
+def tag_message(entry: Entry) -> str:
+    """Return the tag message, which carries the digest of the entry it marks."""
+    return (
+        f"{entry.kind} {entry.name} {entry.version}\n\n"
+        f"Registry-Entry-Id: {entry.id}\n"
+        f"Registry-Entry-Digest: sha256:{entry.digest()}\n"
+    )
+
+
+def publish(
+    request: PublishRequest,
+    *,
+    cwd: Path,
+    sign: bool | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    epoch: int | None = None,
+) -> PublishResult:
+    """Add one entry: a commit changing only its manifest, and an annotated tag on it.
+
+    Everything that can be rejected is checked before any reference moves, so a
+    failure leaves no manifest change, no commit and no tag.
+
+    Raises:
+        UsageError: an option value is invalid.
+        RejectedError: the entry already exists, the artifact is unusable, or the
+            manifest would exceed its size limit.
+        GitError: the repository state does not allow a publish.
+        SigningError: signing was requested and failed.
+        ManifestError: the committed manifest cannot be read.
+        LockTimeoutError: another writer held the lock too long.
+    """
+    repo = Repository.discover(cwd)
+    prepared = _prepare(request, repo, cwd)
+    with writer_lock(repo.git_dir, timeout=lock_timeout):
+        return _commit_entry(repo, request, prepared, sign=sign, epoch=epoch)
+
+
+def _commit_entry(
+    repo: Repository,
+    request: PublishRequest,
+    prepared: _Prepared,
+    *,
+    sign: bool | None,
+    epoch: int | None,
+) -> PublishResult:
+    head = repo.head_state()
+    stamp = int(time.time()) if epoch is None else epoch
+    identity = repo.identity(time=stamp)
+    created_at = utc_timestamp(stamp)
+    _check_worktree(repo, request.kind)
+    manifest = read_head_manifest(repo, head.commit, request.kind, created_at)
+    entry = _build_entry(request, prepared, created_at)
+    updated = manifest.with_entry(entry, updated_at=created_at)
+    data = serialize(updated)
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise RejectedError(
+            f"publishing would push {updated.path} over 10 MB ({len(data):,} bytes)",
+            hint="archive old entries into another file or split the registry by client",
+        )
+    if repo.tag_exists(entry.tag_name):
+        raise RejectedError(
+            f"tag '{entry.tag_name}' already exists but the manifest has no such entry",
+            hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' or publish another version",
+        )
+    do_sign = signing_requested(repo, sign)
+    config = signing_config(repo) if do_sign else None
+    commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
+    repo.advance_branch_and_tag(
+        branch=head.branch,
+        expected=head.commit,
+        commit=commit,
+        tag_name=entry.tag_name,
+        tag_object=tag_object,
+        reflog_message=f"gitreg: {_VERBS[entry.kind].lower()} {entry.tag_name}",
+    )
+    repo.write_worktree_file(MANIFEST_PATHS[request.kind], data)
+    for artifact in entry.artifacts:
+        if repo.blob_id_at(commit, artifact) is None:
+            logger.warning(
+                "artifact %s is not committed; commit it (or track it with git LFS) "
+                "so that clones can verify it",
+                artifact,
+            )
+    logger.info("published %s at %s", entry.tag_name, commit)
+    return PublishResult(entry=entry, commit=commit, tag=entry.tag_name, signed=do_sign)
+
+
+def _write_objects(
+    repo: Repository,
+    head: HeadState,
+    entry: Entry,
+    data: bytes,
+    identity: Identity,
+    config: signing.SigningConfig | None,
+) -> tuple[str, str]:
+    blob = repo.write_blob(data)
+    tree = repo.tree_with_file(head.commit, MANIFEST_PATHS[entry.kind], blob)
+    parents = [] if head.commit is None else [head.commit]
+    message = commit_message(entry, verb=_VERBS[entry.kind])
+    payload = repo.commit_payload(tree=tree, parents=parents, author=identity, message=message)
+    commit_signature = None if config is None else signing.sign(payload, config)
+    commit = repo.write_commit(payload, commit_signature)
+    tag_payload = repo.tag_payload(
+        target=commit, tag_name=entry.tag_name, tagger=identity, message=tag_message(entry)
+    )
+    tag_signature = None if config is None else signing.sign(tag_payload, config)
+    return commit, repo.write_tag(tag_payload, tag_signature)
+
+
+# Reading ---------------------------------------------------------------------
+
+
+def open_registry(cwd: Path) -> Repository:
+    return Repository.discover(cwd)
+
+
+def load_manifest(repo: Repository, kind: Kind) -> Manifest:
+    """Return the manifest as it is in the work tree, or at HEAD in a bare repository.
+
+    Raises:
+        ManifestError: the manifest cannot be read.
+    """
+    path = MANIFEST_PATHS[kind]
+    if repo.is_bare:
+        head = repo.head_commit()
+        return read_head_manifest(repo, head, kind, utc_timestamp(0))
+    file = repo.workdir / path
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return empty_manifest(kind, updated_at=utc_timestamp(0))
+    return parse(data, kind=kind, source=path)
+
+
+def filter_entries(
+    manifest: Manifest, *, client: str | None = None, release: str | None = None
+) -> list[Entry]:
+    """Return the entries of one client and release, in canonical order."""
+    return [
+        entry
+        for entry in manifest.entries
+        if (client is None or entry.client == client)
+        and (release is None or entry.release_tag == release)
+    ]
+
+
+def fetch(manifest: Manifest, name: str, version: str | None = None) -> Entry:
+    """Return one version of ``name``, or the one with the highest precedence.
+
+    Raises:
+        RejectedError: no such entry.
+        UsageError: ``version`` is not SemVer.
+    """
+    if version is not None:
+        parse_version(version)
+        found = manifest.find(name, version)
+        if found is None:
+            raise RejectedError(
+                f"{manifest.kind} '{name}' version {version} not found",
+                hint=f"list versions with 'gitreg list --type {manifest.kind}'",
+            )
+        return found
+    versions = manifest.versions_of(name)
+    if not versions:
+        raise RejectedError(
+            f"{manifest.kind} '{name}' not found",
+            hint=f"list names with 'gitreg list --type {manifest.kind}'",
+        )
+    return max(versions, key=lambda entry: precedence_key(entry.version))
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Aggregate figures over both manifests."""
+
+    models_total: int
+    datasets_total: int
+    avg_model_cleanliness: float | None
+    avg_dataset_cleanliness: float | None
+    models_by_client: dict[str, int]
+    datasets_by_client: dict[str, int]
+
+
+def _average(entries: tuple[Entry, ...] | list[Entry]) -> float | None:
+    scores = [entry.cleanliness_score for entry in entries if entry.cleanliness_score is not None]
+    return round(sum(scores) / len(scores), 1) if scores else None
+
+
+def _by_client(entries: tuple[Entry, ...] | list[Entry]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for entry in entries:
+        if entry.client is not None:
+            counts[entry.client] = counts.get(entry.client, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def compute_stats(models: list[Entry], dataset_entries: list[Entry]) -> Stats:
+    return Stats(
+        models_total=len(models),
+        datasets_total=len(dataset_entries),
+        avg_model_cleanliness=_average(models),
+        avg_dataset_cleanliness=_average(dataset_entries),
+        models_by_client=_by_client(models),
+        datasets_by_client=_by_client(dataset_entries),
+    )
+

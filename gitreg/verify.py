@@ -1,0 +1,167 @@
+"""Verification of the registry as it stands: manifests, artifacts and tags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import orjson
+
+from gitreg import hashing, paths
+from gitreg.entries import Entry
+from gitreg.errors import GitregError, ManifestError
+from gitreg.gitrepo import Repository
+from gitreg.manifest import KINDS, MANIFEST_PATHS, MAX_MANIFEST_BYTES, Kind, Manifest, parse
+from gitreg.manifest import schema_problems as manifest_schema_problems
+
+
+@dataclass
+class Check:
+    """One verification check and the problems it found."""
+
+    name: str
+    description: str
+    failures: list[str] = field(default_factory=list)
+    skipped: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+@dataclass
+class VerifyReport:
+    """The result of ``verify``: every check, with counts of what was looked at."""
+
+    checks: list[Check] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    models_checked: int = 0
+    datasets_checked: int = 0
+    artifacts_hashed: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return all(check.passed for check in self.checks)
+
+    @property
+    def errors(self) -> list[str]:
+        return [failure for check in self.checks for failure in check.failures]
+
+    def check(self, name: str, description: str) -> Check:
+        found = Check(name=name, description=description)
+        self.checks.append(found)
+        return found
+
+
+def _read_manifest(repo: Repository, kind: Kind, check: Check) -> Manifest | None:
+    path = MANIFEST_PATHS[kind]
+    file = repo.workdir / path
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        return None
+    if len(data) > MAX_MANIFEST_BYTES:
+        check.failures.append(f"{path}: manifest exceeds 10 MB ({len(data):,} bytes)")
+        return None
+    try:
+        manifest = parse(data, kind=kind, source=path)
+    except ManifestError as exc:
+        check.failures.append(str(exc))
+        return None
+    for json_path, message in manifest_schema_problems(orjson.loads(data), kind=kind):
+        rendered = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in json_path)
+        check.failures.append(f"{path}: {rendered}: {message}")
+    return manifest
+
+
+def _check_artifacts(
+    repo: Repository,
+    entries: list[Entry],
+    check: Check,
+    *,
+    rehash: bool,
+    on_progress: Callable[[int], None] | None,
+) -> int:
+    to_hash: list[tuple[Entry, str]] = []
+    located: dict[str, object] = {}
+    for entry in entries:
+        for artifact in entry.artifacts:
+            try:
+                located[artifact] = paths.check_regular_file(artifact, workdir=repo.workdir)
+            except GitregError as exc:
+                check.failures.append(f"{entry.tag_name}: {exc.message}")
+                continue
+            to_hash.append((entry, artifact))
+    if not rehash:
+        return 0
+    unique = sorted({artifact for _, artifact in to_hash})
+    digests = dict(
+        zip(
+            unique,
+            hashing.sha256_files(
+                [located[artifact] for artifact in unique],  # type: ignore[misc]
+                on_progress=on_progress,
+            ),
+            strict=True,
+        )
+    )
+    for entry in entries:
+        if not all(artifact in digests for artifact in entry.artifacts):
+            continue
+        actual = hashing.combined_sha256({a: digests[a] for a in entry.artifacts})
+        if actual != entry.sha256:
+            check.failures.append(
+                f"{entry.tag_name}: hash mismatch detected for {', '.join(entry.artifacts)}: "
+                f"expected {entry.sha256[:12]}, found {actual[:12]} "
+                "(the artifact changed after publishing; publish it as a new version)"
+            )
+    return len(unique)
+
+
+def _check_tags(
+    repo: Repository, manifests: dict[Kind, Manifest | None], entries: list[Entry], check: Check
+) -> None:
+    expected = {entry.tag_name for entry in entries}
+    for entry in entries:
+        if repo.tag_target(entry.tag_name) is None:
+            check.failures.append(
+                f"{entry.tag_name}: tag is missing "
+                "(fetch tags with 'git fetch --tags', or the registry lost it)"
+            )
+    for kind in KINDS:
+        if manifests[kind] is None and (repo.workdir / MANIFEST_PATHS[kind]).exists():
+            continue  # An unreadable manifest is reported once, not as one orphan per tag.
+        for tag in repo.tag_names(f"{kind}/"):
+            if tag not in expected:
+                check.failures.append(f"{tag}: tag has no entry in {MANIFEST_PATHS[kind]}")
+
+
+def verify_current(
+    repo: Repository,
+    *,
+    rehash: bool = True,
+    on_progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    """Check the current state of the registry and return every problem found."""
+    report = VerifyReport()
+    repository = report.check("repository", "full history and tags are present")
+    if repo.is_shallow:
+        repository.failures.append(
+            "the clone is shallow, so history and tags cannot be verified "
+            "(run 'git fetch --unshallow --tags')"
+        )
+    manifests_check = report.check("manifests", "manifests parse, match the schemas, are under 10 MB")
+    manifests = {kind: _read_manifest(repo, kind, manifests_check) for kind in KINDS}
+    entries = [entry for manifest in manifests.values() if manifest for entry in manifest.entries]
+    report.models_checked = len(manifests["model"].entries) if manifests["model"] else 0
+    report.datasets_checked = len(manifests["dataset"].entries) if manifests["dataset"] else 0
+    artifacts = report.check("artifacts", "artifacts exist inside the repository and match sha256")
+    artifacts.skipped = not rehash
+    if not rehash:
+        report.warnings.append("artifact hashes were not checked (--no-hash)")
+    report.artifacts_hashed = _check_artifacts(
+        repo, entries, artifacts, rehash=rehash, on_progress=on_progress
+    )
+    tags = report.check("tags", "every entry has its tag and every tag its entry")
+    _check_tags(repo, manifests, entries, tags)
+    return report
