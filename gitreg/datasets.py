@@ -88,7 +88,9 @@ def reconcile_rows(declared: int | None, facts: DatasetFacts, display: str) -> i
         RejectedError: the given count disagrees with the file.
     """
     if declared is not None and declared < 0:
-        raise UsageError(f"--rows {declared} is negative", hint="pass the number of rows, 0 or more")
+        raise UsageError(
+            f"--rows {declared} is negative", hint="pass the number of rows, 0 or more"
+        )
     if facts.row_count is None:
         if declared is None:
             raise UsageError(

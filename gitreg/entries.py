@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
 from pydantic import (
@@ -58,6 +58,21 @@ class Entry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    if TYPE_CHECKING:
+        # The shared fields as the type checker sees them; pydantic never runs this
+        # block, so the subclasses' declarations alone fix the canonical key order.
+        id: str
+        name: str
+        version: str
+        type: Literal["model", "dataset"]
+        created_at: str
+        sha256: str
+        artifacts: tuple[str, ...]
+        cleanliness_score: int | None
+        release_tag: str | None
+        client: str | None
+        notes: str | None
+
     @field_validator("name", check_fields=False)
     @classmethod
     def _valid_name(cls, value: str) -> str:
@@ -85,7 +100,7 @@ class Entry(BaseModel):
 
     @property
     def kind(self) -> Literal["model", "dataset"]:
-        return self.type  # type: ignore[attr-defined, no-any-return]
+        return self.type
 
     @property
     def tag_name(self) -> str:

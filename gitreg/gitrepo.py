@@ -247,9 +247,9 @@ class Repository:
             return builder.write()
         subtree = None
         if tree is not None and head in tree:
-            existing = tree[head]
-            if existing.type == ObjectType.TREE:
-                subtree = self._repo[existing.id]
+            existing = self._repo[tree[head].id]
+            if isinstance(existing, pygit2.Tree):
+                subtree = existing
         child = self._replace_in_tree(subtree, rest, blob_id)
         builder.insert(head, child, pygit2.GIT_FILEMODE_TREE)
         return builder.write()
@@ -278,7 +278,9 @@ class Repository:
     @staticmethod
     def tag_payload(*, target: str, tag_name: str, tagger: Identity, message: str) -> str:
         """Return the raw annotated-tag text that a signature covers."""
-        return f"object {target}\ntype commit\ntag {tag_name}\ntagger {tagger.to_git()}\n\n{message}"
+        return (
+            f"object {target}\ntype commit\ntag {tag_name}\ntagger {tagger.to_git()}\n\n{message}"
+        )
 
     def write_tag(self, payload: str, signature: str | None) -> str:
         """Write an annotated tag object; git appends a tag's signature to its message."""

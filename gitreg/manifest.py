@@ -8,6 +8,7 @@ content therefore always gives equal bytes, and a diff shows only what changed.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -96,7 +97,11 @@ class Manifest:
         if existing is not None:
             raise RejectedError(
                 f"{entry.kind} '{entry.name}' version {existing.version} already exists"
-                + ("" if existing.version == entry.version else f" (same precedence as {entry.version})"),
+                + (
+                    ""
+                    if existing.version == entry.version
+                    else f" (same precedence as {entry.version})"
+                ),
                 hint="published entries are immutable; publish a higher version such as "
                 f"{_next_patch(existing.version)}",
             )
@@ -152,7 +157,7 @@ def locate_safe(text: str, path: tuple[Any, ...]) -> tuple[int, int] | None:
 
 
 def _check_unique(entries: tuple[Entry, ...], source: str) -> None:
-    for previous, current in zip(entries, entries[1:], strict=False):
+    for previous, current in itertools.pairwise(entries):
         if sort_key(previous) == sort_key(current):
             raise ManifestError(
                 f"{source}: {current.kind} '{current.name}' has two entries for version "
@@ -228,7 +233,12 @@ _DOCUMENT_CLASSES: dict[Kind, type[_Document]] = {
 @cache
 def load_schema(kind: Kind) -> dict[str, Any]:
     """Return the JSON Schema of a manifest, as shipped inside the package."""
-    text = resources.files("gitreg").joinpath("schemas", SCHEMA_FILES[kind]).read_text("utf-8")
+    text = (
+        resources.files("gitreg")
+        .joinpath("schemas")
+        .joinpath(SCHEMA_FILES[kind])
+        .read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 

@@ -41,7 +41,11 @@ def read_metrics(path: Path) -> dict[str, MetricValue]:
             hint='write it as {"rmse": 0.12, "r2": 0.89}',
         )
     for name, value in document.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             line, column = jsonread.locate(text, (name,)) or (1, 1)
             raise UsageError(
                 f"{path}:{line}:{column}: metric '{name}' must be a finite number, "

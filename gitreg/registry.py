@@ -264,7 +264,8 @@ def _commit_entry(
     if repo.tag_exists(entry.tag_name):
         raise RejectedError(
             f"tag '{entry.tag_name}' already exists but the manifest has no such entry",
-            hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' or publish another version",
+            hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' "
+            "or publish another version",
         )
     do_sign = signing_requested(repo, sign)
     config = signing_config(repo) if do_sign else None
@@ -407,4 +408,3 @@ def compute_stats(models: list[Entry], dataset_entries: list[Entry]) -> Stats:
         models_by_client=_by_client(models),
         datasets_by_client=_by_client(dataset_entries),
     )
-

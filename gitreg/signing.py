@@ -82,7 +82,8 @@ def _sign_ssh(payload: str, config: SigningConfig) -> str:
     if not config.key:
         raise SigningError(
             "gpg.format is ssh but user.signingkey is not set",
-            hint="set it to the path of your SSH key: 'git config user.signingkey ~/.ssh/id_ed25519.pub'",
+            hint="set it to the path of your SSH key: "
+            "'git config user.signingkey ~/.ssh/id_ed25519.pub'",
         )
     with tempfile.TemporaryDirectory(prefix="gitreg-sign-") as folder:
         buffer = Path(folder) / "payload"

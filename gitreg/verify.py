@@ -150,7 +150,9 @@ def verify_current(
             "the clone is shallow, so history and tags cannot be verified "
             "(run 'git fetch --unshallow --tags')"
         )
-    manifests_check = report.check("manifests", "manifests parse, match the schemas, are under 10 MB")
+    manifests_check = report.check(
+        "manifests", "manifests parse, match the schemas, are under 10 MB"
+    )
     manifests = {kind: _read_manifest(repo, kind, manifests_check) for kind in KINDS}
     entries = [entry for manifest in manifests.values() if manifest for entry in manifest.entries]
     report.models_checked = len(manifests["model"].entries) if manifests["model"] else 0

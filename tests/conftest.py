@@ -64,7 +64,9 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     yield home
     for level, value in saved.items():
         pygit2.settings.search_path[level] = value
-    subprocess.run(["gpgconf", "--kill", "all"], env={**os.environ}, check=False, capture_output=True)
+    subprocess.run(
+        ["gpgconf", "--kill", "all"], env={**os.environ}, check=False, capture_output=True
+    )
 
 
 @pytest.fixture

@@ -30,7 +30,9 @@ def test_gpg_signed_publish_verifies(cli: object, repo: Path, gpg_key: str) -> N
 
 def test_missing_key_fails_without_trace(cli: object, repo: Path, ssh_key: Path) -> None:
     configure_ssh_signing(repo, ssh_key)
-    subprocess.run(["git", "config", "user.signingkey", str(ssh_key) + "-gone"], cwd=repo, check=True)
+    subprocess.run(
+        ["git", "config", "user.signingkey", str(ssh_key) + "-gone"], cwd=repo, check=True
+    )
     (repo / "model.bin").write_bytes(b"weights")
     result = cli("model-publish", "--path", "model.bin", "--version", "1.0.0", cwd=repo)  # type: ignore[operator]
     assert result.exit_code == 1

@@ -11,16 +11,21 @@ from gitreg.cli import render
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS
 from gitreg.registry import PublishRequest, PublishResult, publish
 
-PathOption = Annotated[str, typer.Option("--path", help="Path of the artifact file inside the repository.")]
+PathOption = Annotated[
+    str, typer.Option("--path", help="Path of the artifact file inside the repository.")
+]
 VersionOption = Annotated[
     str, typer.Option("--version", help="SemVer 2.0.0 version of this entry, such as 1.0.0.")
 ]
 NameOption = Annotated[
     str | None,
-    typer.Option("--name", help="Entry name. Defaults to the artifact's file name without suffixes."),
+    typer.Option(
+        "--name", help="Entry name. Defaults to the artifact's file name without suffixes."
+    ),
 ]
 ClientOption = Annotated[
-    str | None, typer.Option("--client", help="Client slug that scopes the entry, such as acme-corp.")
+    str | None,
+    typer.Option("--client", help="Client slug that scopes the entry, such as acme-corp."),
 ]
 CleanlinessOption = Annotated[
     int | None, typer.Option("--cleanliness", help="Data quality score, an integer from 0 to 100.")
@@ -33,7 +38,8 @@ SignOption = Annotated[
     bool | None,
     typer.Option(
         "--sign/--no-sign",
-        help="Sign the commit and tag, or publish unsigned. Defaults to commit.gpgSign or tag.gpgSign.",
+        help="Sign the commit and tag, or publish unsigned. "
+        "Defaults to git's commit.gpgSign or tag.gpgSign.",
     ),
 ]
 LockTimeoutOption = Annotated[
@@ -65,7 +71,7 @@ def model_publish(
     lock_timeout: LockTimeoutOption = DEFAULT_TIMEOUT_SECONDS,
     json_output: JsonOption = False,
 ) -> None:
-    """Publish a model: one signed commit on the current branch and a tag model/NAME@vVERSION."""
+    """Publish a model: one commit on the current branch and a tag model/NAME@vVERSION."""
     request = PublishRequest(
         kind="model",
         path=path,
@@ -99,7 +105,7 @@ def dataset_register(
     lock_timeout: LockTimeoutOption = DEFAULT_TIMEOUT_SECONDS,
     json_output: JsonOption = False,
 ) -> None:
-    """Register a dataset: one signed commit on the current branch and a tag dataset/NAME@vVERSION."""
+    """Register a dataset: one commit on the current branch and a tag dataset/NAME@vVERSION."""
     request = PublishRequest(
         kind="dataset",
         path=path,
@@ -114,7 +120,9 @@ def dataset_register(
     _run(request, sign=sign, lock_timeout=lock_timeout, json_output=json_output)
 
 
-def _run(request: PublishRequest, *, sign: bool | None, lock_timeout: float, json_output: bool) -> None:
+def _run(
+    request: PublishRequest, *, sign: bool | None, lock_timeout: float, json_output: bool
+) -> None:
     result = publish(request, cwd=Path.cwd(), sign=sign, lock_timeout=lock_timeout)
     if json_output:
         render.print_json(render.publish_json(result))

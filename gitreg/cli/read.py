@@ -14,12 +14,16 @@ from gitreg.registry import compute_stats, fetch, filter_entries, load_manifest,
 KindOption = Annotated[
     render.KindChoice, typer.Option("--type", help="Entry type: model or dataset.")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON on standard output instead of text.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON on standard output instead of text.")
+]
 
 
 def list_entries(
     kind: KindOption,
-    client: Annotated[str | None, typer.Option("--client", help="Show only this client's entries.")] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", help="Show only this client's entries.")
+    ] = None,
     release: Annotated[
         str | None, typer.Option("--release", help="Show only entries of this release tag.")
     ] = None,
@@ -42,7 +46,9 @@ def fetch_entry(
     kind: KindOption,
     version: Annotated[
         str | None,
-        typer.Option("--version", help="Version to fetch. Defaults to the highest SemVer precedence."),
+        typer.Option(
+            "--version", help="Version to fetch. Defaults to the highest SemVer precedence."
+        ),
     ] = None,
     json_output: JsonOption = False,
 ) -> None:

@@ -42,11 +42,13 @@ def publish_json(result: PublishResult) -> dict[str, Any]:
 
 def publish_text(result: PublishResult) -> None:
     entry = result.entry
-    verb = "Publishing" if entry.kind == "model" else "Registering"
+    verb, done = ("Publishing", "published")
+    if entry.kind == "dataset":
+        verb, done = ("Registering", "registered")
     lines = [
         f"{verb} {entry.kind}: {entry.name} v{entry.version}",
         f"Artifact: {', '.join(entry.artifacts)}",
-        f"✓ {entry.kind.title()} {'published' if entry.kind == 'model' else 'registered'} successfully",
+        f"✓ {entry.kind.title()} {done} successfully",
         f"ID: {entry.id}",
         f"SHA256: {entry.sha256}",
     ]
