@@ -40,6 +40,37 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class CommitRecord:
+    """One commit of a history walk, with the object ids of the paths it was asked about."""
+
+    id: str
+    parents: tuple[str, ...]
+    time: int
+    path_ids: dict[str, str | None]
+    message: str
+
+
+@dataclass(frozen=True)
+class SignedObject:
+    """A commit or tag: its signature (None when unsigned) and the bytes the signature covers."""
+
+    signature: bytes | None
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class TagRecord:
+    """An annotated or lightweight tag and what it points at."""
+
+    name: str
+    target: str
+    annotated: bool
+    message: str
+    tagger_time: int | None
+    signed: SignedObject | None
+
+
+@dataclass(frozen=True)
 class HeadState:
     """The checked-out branch and the commit it points at (None while unborn)."""
 
@@ -55,6 +86,12 @@ class Repository:
 
     # Opening and state -------------------------------------------------------
 
+    @staticmethod
+    def find(start: Path) -> Path | None:
+        """Return the git directory that contains ``start``, or None outside any repository."""
+        found = pygit2.discover_repository(str(start))
+        return None if found is None else Path(found)
+
     @classmethod
     def discover(cls, start: Path) -> Repository:
         """Open the repository that contains ``start``.
@@ -69,6 +106,11 @@ class Repository:
                 hint="run gitreg inside a clone of the registry, or create one with 'git init'",
             )
         return cls(pygit2.Repository(found))
+
+    @classmethod
+    def init(cls, path: Path, *, branch: str = "main") -> Repository:
+        """Create a non-bare repository at ``path`` whose first branch is ``branch``."""
+        return cls(pygit2.init_repository(str(path), initial_head=branch))
 
     @property
     def git_dir(self) -> Path:
@@ -227,6 +269,87 @@ class Repository:
             return None
         return str(target.message)
 
+    def blob_size(self, blob_id: str) -> int:
+        """Return a blob's size; for loose objects only the header is inflated."""
+        return int(self._repo.odb.read_header(pygit2.Oid(hex=blob_id))[1])
+
+    def tree_blobs(self, tree_id: str) -> dict[str, str]:
+        """Return ``{name: blob id}`` for the files directly inside a tree."""
+        tree = self._repo[tree_id].peel(pygit2.Tree)
+        return {
+            str(entry.name): str(entry.id) for entry in tree if entry.type == ObjectType.BLOB
+        }
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Return whether ``ancestor`` is ``descendant`` or reachable from it."""
+        if ancestor == descendant:
+            return True
+        return bool(self._repo.descendant_of(descendant, ancestor))
+
+    def walk(
+        self, head: str, *, paths: tuple[str, ...], hide: str | None = None
+    ) -> Iterator[CommitRecord]:
+        """Yield the commits reachable from ``head``, parents before children.
+
+        Each record carries the object id of every path in ``paths`` (a blob or a
+        tree), or None where the path is absent. Commits reachable from ``hide``
+        are left out.
+        """
+        walker = self._repo.walk(
+            pygit2.Oid(hex=head), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE
+        )
+        if hide is not None:
+            walker.hide(pygit2.Oid(hex=hide))
+        for commit in walker:
+            yield CommitRecord(
+                id=str(commit.id),
+                parents=tuple(str(parent) for parent in commit.parent_ids),
+                time=int(commit.commit_time),
+                path_ids=_path_ids(commit.tree, paths),
+                message=str(commit.message),
+            )
+
+    def path_ids_at(self, commit: str, paths: tuple[str, ...]) -> dict[str, str | None]:
+        """Return the object id of each path in ``commit``, or None where it is absent."""
+        return _path_ids(self._repo[commit].peel(pygit2.Tree), paths)
+
+    def commit_message(self, commit: str) -> str:
+        return str(self._repo[commit].peel(pygit2.Commit).message)
+
+    def commit_signed_object(self, commit: str) -> SignedObject:
+        """Return a commit's ``gpgsig`` signature and the commit text it covers."""
+        found = self._repo[commit].peel(pygit2.Commit)
+        signature, payload = found.gpg_signature
+        if signature is None:
+            return SignedObject(signature=None, payload=bytes(found.read_raw()))
+        return SignedObject(signature=bytes(signature), payload=bytes(payload))
+
+    def tag(self, tag_name: str) -> TagRecord | None:
+        """Return a tag with its message and signature, or None where it does not exist."""
+        ref = self._repo.references.get(f"refs/tags/{tag_name}")
+        if ref is None:
+            return None
+        target = self._repo[ref.target]
+        commit = str(target.peel(pygit2.Commit).id)
+        if not isinstance(target, pygit2.Tag):
+            return TagRecord(tag_name, commit, False, "", None, None)
+        data = bytes(target.read_raw())
+        split = signature_start(data)
+        signed = SignedObject(
+            signature=data[split:] if split < len(data) else None, payload=data[:split]
+        )
+        header_end = data.find(b"\n\n")
+        message = data[header_end + 2 : split] if header_end >= 0 else b""
+        tagger = target.tagger
+        return TagRecord(
+            name=tag_name,
+            target=commit,
+            annotated=True,
+            message=message.decode("utf-8", "replace"),
+            tagger_time=None if tagger is None else int(tagger.time),
+            signed=signed,
+        )
+
     # Writing objects -----------------------------------------------------------
 
     def write_blob(self, data: bytes) -> str:
@@ -236,6 +359,38 @@ class Repository:
         """Return a tree equal to ``commit``'s with only ``path`` set to ``blob_id``."""
         base = None if commit is None else self._repo[commit].peel(pygit2.Tree)
         return str(self._replace_in_tree(base, path.split("/"), pygit2.Oid(hex=blob_id)))
+
+    def tree_with_changes(self, commit: str | None, changes: dict[str, str | None]) -> str:
+        """Return ``commit``'s tree with each path set to a blob id, or removed for None."""
+        tree = None if commit is None else self._repo[commit].peel(pygit2.Tree)
+        tree_id: pygit2.Oid | None = None if tree is None else tree.id
+        for path, blob_id in sorted(changes.items()):
+            current = None if tree_id is None else self._repo[tree_id].peel(pygit2.Tree)
+            oid = None if blob_id is None else pygit2.Oid(hex=blob_id)
+            tree_id = self._change_in_tree(current, path.split("/"), oid)
+        if tree_id is None:
+            tree_id = self._repo.TreeBuilder().write()
+        return str(tree_id)
+
+    def _change_in_tree(
+        self, tree: pygit2.Tree | None, parts: list[str], blob_id: pygit2.Oid | None
+    ) -> pygit2.Oid | None:
+        builder = self._repo.TreeBuilder(tree) if tree is not None else self._repo.TreeBuilder()
+        head, rest = parts[0], parts[1:]
+        child: pygit2.Oid | None = blob_id
+        if rest:
+            subtree = None
+            if tree is not None and head in tree and tree[head].type == ObjectType.TREE:
+                subtree = self._repo[tree[head].id].peel(pygit2.Tree)
+            child = self._change_in_tree(subtree, rest, blob_id)
+        if child is None:
+            if builder.get(head) is not None:
+                builder.remove(head)
+        else:
+            builder.insert(head, child, _FILE_MODE if not rest else pygit2.GIT_FILEMODE_TREE)
+        if len(builder) == 0:
+            return None
+        return builder.write()
 
     def _replace_in_tree(
         self, tree: pygit2.Tree | None, parts: list[str], blob_id: pygit2.Oid
@@ -332,6 +487,31 @@ class Repository:
                 hint="another git process may hold a lock; run the command again",
             ) from exc
 
+    def advance_branch(
+        self, *, branch: str, expected: str | None, commit: str, reflog_message: str
+    ) -> None:
+        """Move ``branch`` from ``expected`` to ``commit``, or do nothing if it moved.
+
+        Raises:
+            GitError: the branch moved since it was read, or its lock is held.
+        """
+        try:
+            with self._repo.transaction() as transaction:
+                transaction.lock_ref(branch)
+                current = self._repo.references.get(branch)
+                current_id = None if current is None else str(current.target)
+                if current_id != expected:
+                    raise GitError(
+                        f"branch {branch} moved while gitreg was committing (now at {current_id})",
+                        hint="run the command again",
+                    )
+                transaction.set_target(branch, commit, message=reflog_message)
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"could not update {branch}: {exc}",
+                hint="another git process may hold a lock; run the command again",
+            ) from exc
+
     # Work tree and index -----------------------------------------------------------
 
     def write_worktree_file(self, path: str, data: bytes) -> None:
@@ -343,6 +523,49 @@ class Repository:
         index.read()
         index.add(path)
         index.write()
+
+    def remove_worktree_file(self, path: str) -> None:
+        """Delete a work-tree file, if present, and remove exactly that path from the index."""
+        (self.workdir / path).unlink(missing_ok=True)
+        index = self._repo.index
+        index.read()
+        if path in index:
+            index.remove(path)
+        index.write()
+
+
+def _path_ids(tree: pygit2.Tree, paths: tuple[str, ...]) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for path in paths:
+        try:
+            found[path] = str(tree[path].id)
+        except KeyError:
+            found[path] = None
+    return found
+
+
+# Markers that start a signature inside a tag, as git's gpg-interface.c (2.39) knows them.
+_SIGNATURE_MARKERS = (
+    b"-----BEGIN PGP SIGNATURE-----",
+    b"-----BEGIN PGP MESSAGE-----",
+    b"-----BEGIN SSH SIGNATURE-----",
+    b"-----BEGIN SIGNED MESSAGE-----",
+)
+
+
+def signature_start(data: bytes) -> int:
+    """Return where a tag's appended signature starts: the last line that opens one.
+
+    Returns ``len(data)`` when the tag is unsigned, following git's parse_signed_buffer.
+    """
+    match = len(data)
+    offset = 0
+    while offset < len(data):
+        if data.startswith(_SIGNATURE_MARKERS, offset):
+            match = offset
+        newline = data.find(b"\n", offset)
+        offset = len(data) if newline < 0 else newline + 1
+    return match
 
 
 def write_atomically(target: Path, data: bytes) -> None:

@@ -135,3 +135,75 @@ def _run(command: list[str], stdin: bytes, key: str) -> subprocess.CompletedProc
 def _last_line(stderr: bytes) -> str:
     lines = [line for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
     return lines[-1].strip() if lines else "no error output"
+
+
+def generate_ssh_key(path: Path, *, comment: str, program: str = "ssh-keygen") -> Path:
+    """Create an ed25519 SSH key without a passphrase at ``path``; return the public key path.
+
+    Raises:
+        SigningError: ``ssh-keygen`` is missing or fails.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _run([program, "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)], b"", str(path))
+    return path.with_name(path.name + ".pub")
+
+
+def ssh_public_key(key: str) -> str:
+    """Return the ``keytype base64`` public key that ``user.signingkey`` names.
+
+    Raises:
+        SigningError: the key file or its ``.pub`` companion does not exist.
+    """
+    literal = key.removeprefix("key::")
+    if literal.startswith(("ssh-", "ecdsa-", "sk-")):
+        return " ".join(literal.split()[:2])
+    path = Path(key).expanduser()
+    public = path if path.suffix == ".pub" else path.with_name(path.name + ".pub")
+    try:
+        text = public.read_text(encoding="utf-8")
+    except OSError:
+        raise SigningError(
+            f"SSH public key '{public}' not found",
+            hint="set user.signingkey to a key whose .pub file sits beside it",
+        ) from None
+    return " ".join(text.split()[:2])
+
+
+def openpgp_export(key: str, *, program: str = "gpg") -> bytes:
+    """Return the ASCII-armored public key ``key`` from the user's keyring.
+
+    Raises:
+        SigningError: gpg is missing, fails, or knows no such key.
+    """
+    output = _run([program, "--batch", "--armor", "--export", key], b"", key)
+    if not output.stdout.strip():
+        raise SigningError(
+            f"OpenPGP key '{key}' not found in the keyring",
+            hint="list keys with 'gpg --list-keys'",
+        )
+    return output.stdout
+
+
+def openpgp_fingerprints(armored: bytes, *, program: str = "gpg") -> list[tuple[str, str]]:
+    """Return ``(primary fingerprint, first user id)`` for each key in ``armored``.
+
+    Raises:
+        SigningError: gpg is missing or cannot read the data.
+    """
+    output = _run(
+        [program, "--batch", "--with-colons", "--import-options", "show-only", "--import"],
+        armored,
+        "key data",
+    )
+    keys: list[tuple[str, str]] = []
+    expect_fingerprint = False
+    for line in output.stdout.decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if fields[0] == "pub":
+            expect_fingerprint = True
+        elif fields[0] == "fpr" and expect_fingerprint:
+            keys.append((fields[9], ""))
+            expect_fingerprint = False
+        elif fields[0] == "uid" and keys and not keys[-1][1]:
+            keys[-1] = (keys[-1][0], fields[9])
+    return keys

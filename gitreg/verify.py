@@ -35,9 +35,13 @@ class VerifyReport:
 
     checks: list[Check] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     models_checked: int = 0
     datasets_checked: int = 0
     artifacts_hashed: int = 0
+    commits_walked: int = 0
+    registry_commits: int = 0
+    signatures_checked: int = 0
 
     @property
     def valid(self) -> bool:
@@ -167,3 +171,53 @@ def verify_current(
     tags = report.check("tags", "every entry has its tag and every tag its entry")
     _check_tags(repo, manifests, entries, tags)
     return report
+
+
+def verify_registry(
+    repo: Repository,
+    *,
+    rehash: bool = True,
+    since: str | None = None,
+    full_history: bool = False,
+    on_hash_progress: Callable[[int], None] | None = None,
+    on_history_progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Check the current state and the whole history; return every problem found.
+
+    Raises:
+        UsageError: ``since`` is not an ancestor of HEAD.
+        GitError: ``since`` does not name a commit.
+    """
+    from gitreg.history import add_history_checks
+
+    report = verify_current(repo, rehash=rehash, on_progress=on_hash_progress)
+    head_manifests = _committed_manifests(repo, report)
+    add_history_checks(
+        repo,
+        report,
+        head_manifests=head_manifests,
+        since=since,
+        full_history=full_history,
+        on_progress=on_history_progress,
+    )
+    return report
+
+
+def _committed_manifests(repo: Repository, report: VerifyReport) -> dict[Kind, Manifest]:
+    from gitreg.manifest import empty_manifest
+
+    head = repo.head_commit()
+    found: dict[Kind, Manifest] = {}
+    for kind in KINDS:
+        path = MANIFEST_PATHS[kind]
+        data = None if head is None or repo.is_shallow else repo.read_at(head, path)
+        found[kind] = empty_manifest(kind, updated_at="1970-01-01T00:00:00Z")
+        if data is None:
+            continue
+        try:
+            found[kind] = parse(data, kind=kind, source=f"{path} at HEAD")
+        except ManifestError as exc:
+            report.check("head-manifests", "the manifests committed at HEAD parse").failures.append(
+                str(exc)
+            )
+    return found

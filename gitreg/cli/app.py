@@ -19,7 +19,8 @@ import click
 import typer
 
 from gitreg import __version__
-from gitreg.cli import publish, read, verify
+from gitreg.cli import init as init_command
+from gitreg.cli import publish, read, signers, verify
 from gitreg.errors import GitregError
 
 EXIT_CRASH = 3
@@ -97,6 +98,8 @@ class GitregUsage(click.UsageError):
 publish.register(app)
 read.register(app)
 verify.register(app)
+init_command.register(app)
+signers.register(app)
 
 
 def _crash_report(exc: BaseException) -> Path:

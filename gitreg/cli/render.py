@@ -157,9 +157,13 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
         "valid": report.valid,
         "errors": report.errors,
         "warnings": report.warnings,
+        "notes": report.notes,
         "models_checked": report.models_checked,
         "datasets_checked": report.datasets_checked,
         "artifacts_hashed": report.artifacts_hashed,
+        "commits_walked": report.commits_walked,
+        "registry_commits": report.registry_commits,
+        "signatures_checked": report.signatures_checked,
         "checks": [
             {
                 "name": check.name,
@@ -177,8 +181,11 @@ def verify_text(report: VerifyReport) -> None:
     lines = [
         f"Models checked: {report.models_checked}",
         f"Datasets checked: {report.datasets_checked}",
+        f"Commits walked: {report.commits_walked} ({report.registry_commits} changed the registry)",
+        f"Signatures checked: {report.signatures_checked}",
         "",
     ]
+    lines += [f"note: {note}" for note in report.notes]
     lines += [f"! {warning}" for warning in report.warnings]
     if report.valid:
         lines.append("✓ All integrity checks passed")

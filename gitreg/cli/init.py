@@ -1,0 +1,61 @@
+"""``init``: make a repository a registry."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitreg.init import InitResult, init_registry
+
+
+def _describe(result: InitResult) -> str:
+    lines = []
+    if result.created_repository:
+        lines.append(f"Created a git repository in {result.workdir}")
+    if result.generated_key is not None:
+        lines.append(
+            f"Signing key: {result.generated_key} (ed25519, configured for this repository)"
+        )
+    if result.signer is not None:
+        lines.append(f"Trusted signer: {result.signer}")
+    if result.commit is None:
+        lines.append("✓ Already a registry; nothing to commit")
+        return "\n".join(lines)
+    state = "signed" if result.signed else "unsigned"
+    lines.append(f"✓ Registry initialized in commit {result.commit[:12]} ({state})")
+    lines += [f"  {path}" for path in result.paths]
+    lines += [
+        "",
+        "This commit is the root of trust: whoever verifies the registry trusts the keys it names.",
+        "Next: push it with 'git push --follow-tags', then publish with 'gitreg model-publish'.",
+    ]
+    if not result.signed:
+        lines.append("Without trust files, 'gitreg verify' cannot check signatures.")
+    return "\n".join(lines)
+
+
+def init(
+    generate_key: Annotated[
+        bool,
+        typer.Option(
+            "--generate-key",
+            help="Create an ed25519 SSH signing key in the user's config folder and sign with it.",
+        ),
+    ] = False,
+    sign: Annotated[
+        bool | None,
+        typer.Option(
+            "--sign/--no-sign",
+            help="Sign the commit and trust the signing key, or set up an unsigned registry.",
+        ),
+    ] = None,
+) -> None:
+    """Turn this repository (or a new one here) into a registry, in one signed commit."""
+    result = init_registry(Path.cwd(), generate_key=generate_key, sign=sign)
+    typer.echo(_describe(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
