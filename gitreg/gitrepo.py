@@ -512,6 +512,32 @@ class Repository:
                 hint="another git process may hold a lock; run the command again",
             ) from exc
 
+    def branch_target(self, branch: str) -> str | None:
+        """Return the commit ``branch`` points at, or None where it does not exist."""
+        ref = self._repo.references.get(branch)
+        return None if ref is None else str(ref.target)
+
+    def contains(self, descendant: str, ancestor: str) -> bool:
+        """Return whether ``ancestor`` is ``descendant`` or one of its ancestors."""
+        if descendant == ancestor:
+            return True
+        return bool(self._repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+    def tag_object_id(self, tag_name: str) -> str | None:
+        """Return the object the tag reference points at (the tag object, for annotated tags)."""
+        ref = self._repo.references.get(f"refs/tags/{tag_name}")
+        return None if ref is None else str(ref.target)
+
+    def create_tag_ref(self, tag_name: str, tag_object: str, *, reflog_message: str) -> None:
+        """Point a new ``refs/tags/<tag_name>`` at an existing tag object."""
+        ref = f"refs/tags/{tag_name}"
+        with self._repo.transaction() as transaction:
+            transaction.lock_ref(ref)
+            transaction.set_target(ref, tag_object, message=reflog_message)
+
+    def delete_tag_ref(self, tag_name: str) -> None:
+        self._repo.references.delete(f"refs/tags/{tag_name}")
+
     # Work tree and index -----------------------------------------------------------
 
     def write_worktree_file(self, path: str, data: bytes) -> None:
@@ -532,6 +558,32 @@ class Repository:
         if path in index:
             index.remove(path)
         index.write()
+
+    def restore_path(self, path: str, blob_id: str | None) -> None:
+        """Make the work tree and the index hold ``blob_id`` at ``path``, or drop the path."""
+        if blob_id is None:
+            self.remove_worktree_file(path)
+        else:
+            self.write_worktree_file(path, self.read_blob(blob_id))
+
+    def index_blob_id(self, path: str) -> str | None:
+        """Return the blob id staged at ``path``, or None where the index has no such path."""
+        index = self._repo.index
+        index.read()
+        try:
+            return str(index[path].id)
+        except KeyError:
+            return None
+
+    def worktree_blob_id(self, path: str) -> str | None:
+        """Return the blob id the work-tree file would get from ``git add``, or None if absent."""
+        if not (self.workdir / path).is_file():
+            return None
+        return str(self._repo.hashfile(path))
+
+    def unmarked_text_paths(self, paths: list[str]) -> list[str]:
+        """Return the paths that no ``-text`` or ``binary`` attribute keeps byte-exact."""
+        return [path for path in paths if self._repo.get_attr(path, "text") is not False]
 
 
 def _path_ids(tree: pygit2.Tree, paths: tuple[str, ...]) -> dict[str, str | None]:
@@ -568,9 +620,15 @@ def signature_start(data: bytes) -> int:
     return match
 
 
+# Temporary files of an interrupted atomic write carry this marker, so they can be found.
+TEMPORARY_MARKER = ".gitreg-tmp-"
+
+
 def write_atomically(target: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``target`` and rename it into place."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    descriptor, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}{TEMPORARY_MARKER}", dir=target.parent
+    )
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -581,3 +639,13 @@ def write_atomically(target: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def remove_temporaries(target: Path) -> list[Path]:
+    """Delete what interrupted atomic writes of ``target`` left beside it; return those paths."""
+    if not target.parent.is_dir():
+        return []
+    removed = sorted(target.parent.glob(f".{target.name}{TEMPORARY_MARKER}*"))
+    for leftover in removed:
+        leftover.unlink(missing_ok=True)
+    return removed

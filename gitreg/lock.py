@@ -1,16 +1,23 @@
 """The writer lock: one gitreg writer per repository at a time.
 
-The lock is a file created with O_EXCL in the git directory that holds the
-owner's process id and host name. A lock whose owner process no longer exists on
-this host is stale and is removed.
+The lock is ``gitreg.lock`` in the git directory, held with ``flock(2)``. The
+kernel drops a ``flock`` when its process exits, however it exits, so a lock left
+by a killed process is free to the next writer: there is no stale-lock guess
+based on process ids, and no race where two waiters both remove a stale file.
+
+The holder deletes the file before it lets go, so no lock file is left behind. A
+waiter may by then have opened the old file and win the ``flock`` on a deleted
+inode; it checks that the path still names the inode it locked and starts over
+when it does not. The file holds the holder's process id, for people who look.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import logging
 import os
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,35 +27,60 @@ from gitreg.errors import LockTimeoutError
 logger = logging.getLogger(__name__)
 
 LOCK_NAME = "gitreg.lock"
-DEFAULT_TIMEOUT_SECONDS = 10.0
-_POLL_SECONDS = 0.02
+DEFAULT_TIMEOUT_SECONDS = 5.0
+# Waiters poll because flock(2) has no timeout; the interval grows to this cap.
+_MAX_POLL_SECONDS = 0.01
 
 
-def _owner_is_dead(lock: Path) -> bool:
+def _try_lock(lock: Path) -> int | None:
+    """Return a descriptor that holds the lock on the file now at ``lock``, or None."""
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        pid_text, host = lock.read_text(encoding="utf-8").split("\n")[:2]
-        pid = int(pid_text)
-    except (OSError, ValueError):
-        return False
-    if host != socket.gethostname():
-        return False
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(descriptor)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return None
+        raise
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+        current = os.stat(lock)
+    except FileNotFoundError:
+        current = None
+    locked = os.fstat(descriptor)
+    if current is None or (current.st_dev, current.st_ino) != (locked.st_dev, locked.st_ino):
+        # The previous holder deleted this inode after we opened it: not the lock any more.
+        os.close(descriptor)
+        return _try_lock(lock)
+    return descriptor
 
 
-def _try_create(lock: Path) -> bool:
-    try:
-        descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(f"{os.getpid()}\n{socket.gethostname()}\n")
-    return True
+def _record_owner(descriptor: int, lock: Path) -> None:
+    previous = os.pread(descriptor, 64, 0).decode("ascii", "replace").strip()
+    if previous:
+        logger.info(
+            "took over %s from process %s, which exited without removing it",
+            lock,
+            previous,
+        )
+    os.ftruncate(descriptor, 0)
+    os.pwrite(descriptor, f"{os.getpid()}\n".encode("ascii"), 0)
+
+
+def _acquire(lock: Path, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        descriptor = _try_lock(lock)
+        if descriptor is not None:
+            return descriptor
+        if time.monotonic() >= deadline:
+            raise LockTimeoutError(
+                f"timed out after {timeout:g} s waiting for the writer lock {lock}, "
+                "which another gitreg process holds",
+                hint="wait for that process to finish, or raise --lock-timeout",
+            )
+        time.sleep(pause)
+        pause = min(pause * 2, _MAX_POLL_SECONDS)
 
 
 @contextlib.contextmanager
@@ -56,24 +88,15 @@ def writer_lock(git_dir: Path, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> I
     """Hold the repository's writer lock for the duration of the block.
 
     Raises:
-        LockTimeoutError: another live process held the lock for ``timeout`` seconds.
+        LockTimeoutError: another process held the lock for ``timeout`` seconds.
     """
     lock = git_dir / LOCK_NAME
-    deadline = time.monotonic() + timeout
-    while not _try_create(lock):
-        if _owner_is_dead(lock):
-            logger.warning("removing stale lock %s left by a process that exited", lock)
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-            continue
-        if time.monotonic() >= deadline:
-            raise LockTimeoutError(
-                f"another gitreg process held {lock} for more than {timeout:g} s",
-                hint="wait for it to finish, or raise --lock-timeout",
-            )
-        time.sleep(_POLL_SECONDS)
+    descriptor = _acquire(lock, timeout)
     try:
+        _record_owner(descriptor, lock)
         yield
     finally:
+        # Unlink while still holding the lock, so no one can lock the path in between.
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+        os.close(descriptor)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from gitreg import datasets, hashing, names, paths, signing
+from gitreg import datasets, hashing, journal, names, paths, signing
 from gitreg.entries import DatasetEntry, Entry, ModelEntry
 from gitreg.errors import RejectedError, UsageError
 from gitreg.gitrepo import HeadState, Identity, Repository
@@ -184,8 +184,13 @@ def read_head_manifest(repo: Repository, commit: str | None, kind: Kind, now: st
 
 
 def _check_worktree(repo: Repository, kind: Kind) -> None:
+    """Reject a publish over uncommitted manifest edits, naming the syntax error if any."""
     path = MANIFEST_PATHS[kind]
     if repo.path_is_dirty(path):
+        file = repo.workdir / path
+        if file.is_file():
+            # A broken file (a merge conflict, say) is reported with its line and column.
+            parse(file.read_bytes(), kind=kind, source=path)
         raise RejectedError(
             f"{path} has uncommitted changes",
             hint=f"commit them or restore the file with 'git restore --staged --worktree {path}'",
@@ -236,6 +241,7 @@ def publish(
     repo = Repository.discover(cwd)
     prepared = _prepare(request, repo, cwd)
     with writer_lock(repo.git_dir, timeout=lock_timeout):
+        journal.repair(repo)
         return _commit_entry(repo, request, prepared, sign=sign, epoch=epoch)
 
 
@@ -270,15 +276,7 @@ def _commit_entry(
     do_sign = signing_requested(repo, sign)
     config = signing_config(repo) if do_sign else None
     commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
-    repo.advance_branch_and_tag(
-        branch=head.branch,
-        expected=head.commit,
-        commit=commit,
-        tag_name=entry.tag_name,
-        tag_object=tag_object,
-        reflog_message=f"gitreg: {_VERBS[entry.kind].lower()} {entry.tag_name}",
-    )
-    repo.write_worktree_file(MANIFEST_PATHS[request.kind], data)
+    _move_refs(repo, head, entry, data, commit, tag_object)
     for artifact in entry.artifacts:
         if repo.blob_id_at(commit, artifact) is None:
             logger.warning(
@@ -286,8 +284,69 @@ def _commit_entry(
                 "so that clones can verify it",
                 artifact,
             )
+    for artifact in repo.unmarked_text_paths(list(entry.artifacts)):
+        logger.warning(
+            "artifact %s is not marked -text in .gitattributes, so a clone with "
+            "core.autocrlf=true may change its bytes and fail verify; add '%s -text'",
+            artifact,
+            artifact,
+        )
     logger.info("published %s at %s", entry.tag_name, commit)
     return PublishResult(entry=entry, commit=commit, tag=entry.tag_name, signed=do_sign)
+
+
+def repair_registry(
+    cwd: Path, *, lock_timeout: float = DEFAULT_TIMEOUT_SECONDS
+) -> journal.RepairResult | None:
+    """Complete or roll back an interrupted publish in the repository at ``cwd``.
+
+    Raises:
+        GitError: the repository cannot be opened, or the repair failed.
+        LockTimeoutError: another writer held the lock too long.
+    """
+    repo = Repository.discover(cwd)
+    if repo.is_bare:
+        return None
+    with writer_lock(repo.git_dir, timeout=lock_timeout):
+        return journal.repair(repo)
+
+
+def _move_refs(
+    repo: Repository, head: HeadState, entry: Entry, data: bytes, commit: str, tag_object: str
+) -> None:
+    """Write the manifest to the work tree and the index, then move the branch and tag.
+
+    The journal written first lets ``journal.repair`` finish or undo these steps
+    after a crash; see that module for why the work tree goes first.
+    """
+    path = MANIFEST_PATHS[entry.kind]
+    change = journal.FileChange(path, repo.blob_id_at(head.commit, path), repo.write_blob(data))
+    journal.write_journal(
+        repo.git_dir,
+        journal.Journal(
+            branch=head.branch,
+            old_commit=head.commit,
+            new_commit=commit,
+            tag_name=entry.tag_name,
+            tag_object=tag_object,
+            files=(change,),
+        ),
+    )
+    try:
+        repo.write_worktree_file(path, data)
+        repo.advance_branch_and_tag(
+            branch=head.branch,
+            expected=head.commit,
+            commit=commit,
+            tag_name=entry.tag_name,
+            tag_object=tag_object,
+            reflog_message=f"gitreg: {_VERBS[entry.kind].lower()} {entry.tag_name}",
+        )
+    except BaseException:
+        # A failed reference update, a full disk or Ctrl-C: undo now rather than later.
+        journal.repair(repo)
+        raise
+    journal.clear_journal(repo.git_dir)
 
 
 def _write_objects(
@@ -316,7 +375,17 @@ def _write_objects(
 
 
 def open_registry(cwd: Path) -> Repository:
-    return Repository.discover(cwd)
+    """Open the registry for reading, warning when a publish was interrupted."""
+    repo = Repository.discover(cwd)
+    if not repo.is_bare:
+        interrupted = journal.interrupted_publish(repo)
+        if interrupted is not None:
+            logger.warning(
+                "a publish of %s was interrupted, so the work tree may be ahead of HEAD; "
+                "run 'gitreg repair'",
+                interrupted.subject,
+            )
+    return repo
 
 
 def load_manifest(repo: Repository, kind: Kind) -> Manifest:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from gitreg import hashing, paths
+from gitreg import hashing, journal, paths
 from gitreg.entries import Entry
 from gitreg.errors import GitregError, ManifestError
 from gitreg.gitrepo import Repository
@@ -153,6 +153,12 @@ def verify_current(
         repository.failures.append(
             "the clone is shallow, so history and tags cannot be verified "
             "(run 'git fetch --unshallow --tags')"
+        )
+    interrupted = None if repo.is_bare else journal.interrupted_publish(repo)
+    if interrupted is not None:
+        repository.failures.append(
+            f"the publish of {interrupted.subject} was interrupted, so the work tree may be "
+            "ahead of HEAD (run 'gitreg repair')"
         )
     manifests_check = report.check(
         "manifests", "manifests parse, match the schemas, are under 10 MB"

@@ -20,7 +20,7 @@ import typer
 
 from gitreg import __version__
 from gitreg.cli import init as init_command
-from gitreg.cli import publish, read, signers, verify
+from gitreg.cli import publish, read, repair, signers, verify
 from gitreg.errors import GitregError
 
 EXIT_CRASH = 3
@@ -100,6 +100,7 @@ read.register(app)
 verify.register(app)
 init_command.register(app)
 signers.register(app)
+repair.register(app)
 
 
 def _crash_report(exc: BaseException) -> Path:
