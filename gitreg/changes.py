@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from gitreg import journal
 from gitreg.errors import RejectedError
 from gitreg.gitrepo import Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
@@ -51,6 +52,7 @@ def commit_changes(
         LockTimeoutError: another writer held the lock too long.
     """
     with writer_lock(repo.git_dir, timeout=lock_timeout):
+        journal.repair(repo)
         head = repo.head_state()
         pending = {
             path: data for path, data in changes.items() if repo.read_at(head.commit, path) != data
@@ -75,16 +77,25 @@ def commit_changes(
         do_sign = signing_requested(repo, sign)
         signature = sign_payload(payload, signing_config(repo)) if do_sign else None
         commit = repo.write_commit(payload, signature)
-        repo.advance_branch(
+        record = journal.Journal(
             branch=head.branch,
-            expected=head.commit,
-            commit=commit,
-            reflog_message=f"gitreg: {message.splitlines()[0]}",
+            old_commit=head.commit,
+            new_commit=commit,
+            files=tuple(
+                journal.FileChange(path, repo.blob_id_at(head.commit, path), blobs[path])
+                for path in sorted(pending)
+            ),
         )
-        for path, data in sorted(pending.items()):
-            if data is None:
-                repo.remove_worktree_file(path)
-            else:
-                repo.write_worktree_file(path, data)
+        journal.apply(
+            repo,
+            record,
+            pending,
+            lambda: repo.advance_branch(
+                branch=head.branch,
+                expected=head.commit,
+                commit=commit,
+                reflog_message=f"gitreg: {message.splitlines()[0]}",
+            ),
+        )
         logger.info("committed %s at %s", ", ".join(sorted(pending)), commit)
         return CommitResult(commit=commit, signed=do_sign, paths=tuple(sorted(pending)))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ class FileChange:
 
     path: str
     old_blob: str | None
-    new_blob: str
+    new_blob: str | None
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,9 @@ class Journal:
 
     @property
     def subject(self) -> str:
-        return f"tag '{self.tag_name}'" if self.tag_name else f"commit {self.new_commit[:12]}"
+        if self.tag_name:
+            return f"publish of tag '{self.tag_name}'"
+        return f"commit {self.new_commit[:12]} of {', '.join(c.path for c in self.files)}"
 
 
 @dataclass(frozen=True)
@@ -93,8 +96,8 @@ class RepairResult:
 
     def summary(self) -> str:
         if self.completed:
-            return f"completed the interrupted publish of {self.journal.subject}"
-        return f"rolled back the interrupted publish of {self.journal.subject}; publish it again"
+            return f"completed the interrupted {self.journal.subject}"
+        return f"rolled back the interrupted {self.journal.subject}; run the command again"
 
 
 def journal_path(git_dir: Path) -> Path:
@@ -127,6 +130,32 @@ def read_journal(git_dir: Path) -> Journal | None:
             f"the publish journal {path} is damaged ({exc})",
             hint="compare 'git status' with HEAD by hand, then delete the journal",
         ) from exc
+
+
+def apply(
+    repo: Repository,
+    record: Journal,
+    contents: dict[str, bytes | None],
+    move_refs: Callable[[], None],
+) -> None:
+    """Write ``contents`` (None deletes) to the work tree and index, then call ``move_refs``.
+
+    ``record`` is written first and deleted last, so a crash at any step leaves
+    something ``repair`` can finish or undo. Any failure, Ctrl-C included, is undone
+    at once before it propagates. The caller holds the writer lock.
+    """
+    write_journal(repo.git_dir, record)
+    try:
+        for path, data in sorted(contents.items()):
+            if data is None:
+                repo.remove_worktree_file(path)
+            else:
+                repo.write_worktree_file(path, data)
+        move_refs()
+    except BaseException:
+        repair(repo)
+        raise
+    clear_journal(repo.git_dir)
 
 
 def interrupted_publish(repo: Repository) -> Journal | None:

@@ -314,39 +314,30 @@ def repair_registry(
 def _move_refs(
     repo: Repository, head: HeadState, entry: Entry, data: bytes, commit: str, tag_object: str
 ) -> None:
-    """Write the manifest to the work tree and the index, then move the branch and tag.
-
-    The journal written first lets ``journal.repair`` finish or undo these steps
-    after a crash; see that module for why the work tree goes first.
-    """
+    """Write the manifest to the work tree and the index, then move the branch and tag."""
     path = MANIFEST_PATHS[entry.kind]
     change = journal.FileChange(path, repo.blob_id_at(head.commit, path), repo.write_blob(data))
-    journal.write_journal(
-        repo.git_dir,
-        journal.Journal(
-            branch=head.branch,
-            old_commit=head.commit,
-            new_commit=commit,
-            tag_name=entry.tag_name,
-            tag_object=tag_object,
-            files=(change,),
-        ),
+    record = journal.Journal(
+        branch=head.branch,
+        old_commit=head.commit,
+        new_commit=commit,
+        tag_name=entry.tag_name,
+        tag_object=tag_object,
+        files=(change,),
     )
-    try:
-        repo.write_worktree_file(path, data)
-        repo.advance_branch_and_tag(
+    journal.apply(
+        repo,
+        record,
+        {path: data},
+        lambda: repo.advance_branch_and_tag(
             branch=head.branch,
             expected=head.commit,
             commit=commit,
             tag_name=entry.tag_name,
             tag_object=tag_object,
             reflog_message=f"gitreg: {_VERBS[entry.kind].lower()} {entry.tag_name}",
-        )
-    except BaseException:
-        # A failed reference update, a full disk or Ctrl-C: undo now rather than later.
-        journal.repair(repo)
-        raise
-    journal.clear_journal(repo.git_dir)
+        ),
+    )
 
 
 def _write_objects(
@@ -381,7 +372,7 @@ def open_registry(cwd: Path) -> Repository:
         interrupted = journal.interrupted_publish(repo)
         if interrupted is not None:
             logger.warning(
-                "a publish of %s was interrupted, so the work tree may be ahead of HEAD; "
+                "the %s was interrupted, so the work tree may be ahead of HEAD; "
                 "run 'gitreg repair'",
                 interrupted.subject,
             )

@@ -157,7 +157,7 @@ def verify_current(
     interrupted = None if repo.is_bare else journal.interrupted_publish(repo)
     if interrupted is not None:
         repository.failures.append(
-            f"the publish of {interrupted.subject} was interrupted, so the work tree may be "
+            f"the {interrupted.subject} was interrupted, so the work tree may be "
             "ahead of HEAD (run 'gitreg repair')"
         )
     manifests_check = report.check(
