@@ -1,14 +1,15 @@
 """Time ``gitreg verify --no-hash`` on registries of 1,000 and 10,000 signed publishes.
 
-Each registry is built the way gitreg would leave it after N publishes and a
-``git gc``: an init commit that trusts one ed25519 key, then N commits that each
-add one model entry, each with its annotated tag, all signed with real SSHSIG
-signatures that ``git verify-commit`` and ``git verify-tag`` accept.
+Each registry has the objects that N publishes leave behind: an init commit that
+trusts one ed25519 key, then N commits that each add one model entry, each with
+its annotated tag. All are signed with real SSHSIG signatures that ``git
+verify-commit`` and ``git verify-tag`` accept.
 
-Writing 10,000 publishes through the CLI would take hours, so the objects are
-written straight into one pack file: every 50th manifest version in full, the
-others as deltas against the previous version (git's default maximum delta depth
-is 50), with the pack index written alongside. Signing happens in-process with
+Publishing 10,000 entries through the CLI would take far longer, so the objects
+are written straight into one pack file, as a packed repository stores them:
+every 50th manifest version in full, the others as deltas against the previous
+version (git's default maximum delta depth is 50). The pack index is written
+alongside. Signing happens in-process with
 ``cryptography``. The artifacts are small untracked files in the work tree.
 
 Usage: python bench/verify_history.py [--sizes 1000,10000] [--keep DIR] [--fsck]
@@ -73,7 +74,9 @@ class Signer:
         )
         encoded = base64.b64encode(blob).decode("ascii")
         lines = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]
-        return "-----BEGIN SSH SIGNATURE-----\n" + "\n".join(lines) + "\n-----END SSH SIGNATURE-----\n"
+        return (
+            "-----BEGIN SSH SIGNATURE-----\n" + "\n".join(lines) + "\n-----END SSH SIGNATURE-----\n"
+        )
 
     def write_private_key(self, path: Path) -> None:
         path.write_bytes(
@@ -285,7 +288,9 @@ def build(root: Path, count: int) -> Path:
     attributes = ("\n".join(ATTRIBUTE_LINES) + "\n").encode()
     empty_models = serialize(empty_manifest("model", updated_at=utc_timestamp(START_EPOCH)))
     empty_datasets = serialize(empty_manifest("dataset", updated_at=utc_timestamp(START_EPOCH)))
-    trust_tree = put("tree", OBJ_TREE, _tree([("allowed_signers", put("blob", OBJ_BLOB, signers), False)]))
+    trust_tree = put(
+        "tree", OBJ_TREE, _tree([("allowed_signers", put("blob", OBJ_BLOB, signers), False)])
+    )
     datasets_tree = put(
         "tree", OBJ_TREE, _tree([("catalog.json", put("blob", OBJ_BLOB, empty_datasets), False)])
     )
@@ -334,7 +339,9 @@ def build(root: Path, count: int) -> Path:
             pack.add_delta(blob_ids[number], blob_ids[number - 1], _delta(previous_size, size, ops))
         previous_size = size
         epoch = START_EPOCH + number + 1
-        head = commit(root_tree(blob_ids[number]), head, epoch, commit_message(entry, verb="Publish"))
+        head = commit(
+            root_tree(blob_ids[number]), head, epoch, commit_message(entry, verb="Publish")
+        )
         payload = (
             f"object {head.hex()}\ntype commit\ntag {entry.tag_name}\n"
             f"tagger {IDENTITY} {epoch} +0000\n\n{tag_message(entry)}"
@@ -378,7 +385,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="Comma-separated entry counts.")
     parser.add_argument("--runs", type=int, default=3, help="Timed runs per size; the best counts.")
     parser.add_argument("--keep", type=Path, help="Build in this folder and keep it.")
-    parser.add_argument("--fsck", action="store_true", help="Run 'git fsck' on each built registry.")
+    parser.add_argument(
+        "--fsck", action="store_true", help="Run 'git fsck' on each built registry."
+    )
     options = parser.parse_args()
     root = options.keep or Path(tempfile.mkdtemp(prefix="gitreg-bench-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -388,7 +397,9 @@ def main() -> None:
             start = time.perf_counter()
             work = build(root, count)
             built = time.perf_counter() - start
-            subprocess.run(["git", "verify-commit", "HEAD"], cwd=work, check=True, capture_output=True)
+            subprocess.run(
+                ["git", "verify-commit", "HEAD"], cwd=work, check=True, capture_output=True
+            )
             subprocess.run(
                 ["git", "verify-tag", f"model/model-{count:05d}@v1.0.0"],
                 cwd=work,
@@ -398,7 +409,8 @@ def main() -> None:
             if options.fsck:
                 subprocess.run(["git", "fsck", "--no-dangling"], cwd=work, check=True)
             timings[count] = time_verify(work, options.runs)
-            print(f"{count:>6} entries: built in {built:.1f} s, verify --no-hash {timings[count]:.2f} s")
+            figures = f"built in {built:.1f} s, verify --no-hash {timings[count]:.2f} s"
+            print(f"{count:>6} entries: {figures}")
     finally:
         if options.keep is None:
             shutil.rmtree(root, ignore_errors=True)

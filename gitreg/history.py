@@ -27,6 +27,7 @@ use).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -478,8 +479,6 @@ class HistoryWalk:
 
 
 def _digest(text: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(text).hexdigest()
 
 

@@ -8,10 +8,10 @@ commits and tags in the namespace ``git``. Verifying in-process with
 a history walk over thousands of commits fast.
 
 Supported keys: ed25519, ECDSA on NIST P-256, P-384 and P-521, and RSA with
-``rsa-sha2-256`` or ``rsa-sha2-512`` signatures. Like OpenSSH 8.2 and later, RSA
-signatures with SHA-1 (``ssh-rsa``) are rejected. Security-key types (``sk-*``)
-and certificates are not supported and fail verification with a message that
-says so.
+``rsa-sha2-256`` or ``rsa-sha2-512`` signatures. RSA signatures with SHA-1
+(``ssh-rsa``) are rejected, as ``ssh-keygen -Y verify`` of OpenSSH 9.2 does.
+Security-key types (``sk-*``) and certificates are not supported: verification
+fails with an error that names the key type.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Trust files live under ``.gitreg/``:
   ``valid-before`` are honoured; ``cert-authority`` lines are read but never match,
   because certificate signatures are not supported.
 - ``*.asc``: ASCII-armored OpenPGP public keys. Signatures are checked by gpg
-  against a temporary keyring that holds exactly these keys.
+  against a temporary keyring that contains exactly these keys.
 """
 
 from __future__ import annotations
@@ -16,19 +16,15 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import logging
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from gitreg import sshsig
 from gitreg.errors import GitregError
-
-logger = logging.getLogger(__name__)
 
 TRUST_DIR = ".gitreg"
 ALLOWED_SIGNERS = "allowed_signers"
@@ -156,7 +152,7 @@ def parse_signer_line(line: str) -> AllowedSigner:
     """Parse one non-empty, non-comment allowed-signers line.
 
     Raises:
-        ValueError: the line is malformed; the message says how.
+        ValueError: the line is malformed, and the message explains why.
     """
     tokens = _tokens(line)
     if len(tokens) < 3:
@@ -209,7 +205,7 @@ def parse_allowed_signers(text: str, *, source: str) -> list[AllowedSigner]:
 
 @dataclass(frozen=True)
 class Signer:
-    """Who made a signature that the policy accepted."""
+    """The identity and key behind a signature that the policy accepted."""
 
     method: str
     identity: str
@@ -223,7 +219,6 @@ class TrustPolicy:
     source: str
     ssh: list[AllowedSigner] = field(default_factory=list)
     openpgp: dict[str, bytes] = field(default_factory=dict)
-    _keyring: Path | None = None
 
     @property
     def empty(self) -> bool:
@@ -364,9 +359,3 @@ class GpgVerifier:
             raise TrustError("invalid OpenPGP signature (gpg did not report a valid signature)")
         fingerprint = valid[0][-1]
         return Signer("openpgp", fingerprint, fingerprint)
-
-
-@contextlib.contextmanager
-def gpg_verifier(program: str = "gpg") -> Iterator[GpgVerifier]:
-    with GpgVerifier(program) as verifier:
-        yield verifier

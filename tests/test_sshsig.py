@@ -7,6 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from gitreg import sshsig
 
@@ -165,16 +167,26 @@ def test_unknown_hash_rejected() -> None:
         sshsig.signed_data(b"", namespace="git", hash_algorithm="md5")
 
 
-def test_sha1_rsa_rejected(tmp_path: Path) -> None:
+def test_sha1_rsa_rejected_by_both(tmp_path: Path) -> None:
     key = _key(tmp_path, "rsa", ["-b", "2048"])
-    parsed = sshsig.parse(_sign(key, MESSAGE))
-    inner = sshsig._Reader(parsed.signature)
-    inner.string()
-    raw = inner.string()
-    forged = sshsig._string(b"ssh-rsa") + sshsig._string(raw)
-    downgraded = sshsig.SshSignature(parsed.public_key, "git", parsed.hash_algorithm, forged)
+    private = serialization.load_ssh_private_key(key.read_bytes(), None)
+    assert isinstance(private, rsa.RSAPrivateKey)
+    public = base64.b64decode(key.with_suffix(".pub").read_text().split()[1])
+    data = sshsig.signed_data(MESSAGE, namespace="git", hash_algorithm="sha512")
+    raw = private.sign(data, padding.PKCS1v15(), hashes.SHA1())
+    blob = (
+        b"SSHSIG"
+        + bytes([0, 0, 0, 1])
+        + sshsig._string(public)
+        + sshsig._string(b"git")
+        + sshsig._string(b"")
+        + sshsig._string(b"sha512")
+        + sshsig._string(sshsig._string(b"ssh-rsa") + sshsig._string(raw))
+    )
+    signature = _armor(blob)
+    assert not _ssh_keygen_accepts(key, signature, MESSAGE)
     with pytest.raises(sshsig.SignatureError, match="SHA-1"):
-        sshsig.verify(downgraded, MESSAGE)
+        sshsig.verify(sshsig.parse(signature), MESSAGE)
 
 
 def test_unsupported_key_type_rejected() -> None:
