@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,7 @@ class _Parsed:
 
     entries: dict[str, dict[str, Any]]
     texts: dict[str, bytes]
+    duplicate_ids: frozenset[str]
 
 
 def _short(commit: str) -> str:
@@ -117,6 +119,7 @@ class HistoryWalk:
     _unchecked: list[str] = field(default_factory=list)
     _head_by_id: dict[Kind, dict[str, Entry]] = field(default_factory=dict)
     _parsed_cache: dict[str, _Parsed | None] = field(default_factory=dict)
+    _head_tags: dict[Kind, dict[str, Entry]] = field(default_factory=dict)
 
     # Walking -------------------------------------------------------------------
 
@@ -304,10 +307,13 @@ class HistoryWalk:
             document = orjson.loads(self.repo.read_blob(blob))
             items = document[ENTRY_KEYS[kind]]
             entries = {item["id"]: item for item in items}
+            counts = Counter(item["id"] for item in items)
         except (orjson.JSONDecodeError, KeyError, TypeError):
             parsed = None
         else:
-            parsed = _Parsed(entries, {key: orjson.dumps(value) for key, value in entries.items()})
+            texts = {key: orjson.dumps(value) for key, value in entries.items()}
+            duplicates = frozenset(key for key, count in counts.items() if count > 1)
+            parsed = _Parsed(entries, texts, duplicates)
         self._parsed_cache[blob] = parsed
         return parsed
 
@@ -321,6 +327,7 @@ class HistoryWalk:
             self.appends.failures.append(f"{where}: {path} is not a readable manifest")
             return
         seen: set[str] = set()
+        inherited: set[str] = set()
         for blob in parent_blobs:
             if blob is None:
                 continue
@@ -328,8 +335,13 @@ class HistoryWalk:
             if parent is None:
                 continue
             seen.update(parent.entries)
+            inherited.update(parent.duplicate_ids)
             if blob != child_blob:
                 self._compare(where, path, parent, child)
+        for entry_id in sorted(child.duplicate_ids - inherited):
+            self.appends.failures.append(
+                f"{where}: two entries in {path} share the id {entry_id}; every entry needs its own"
+            )
         for entry_id in child.entries.keys() - seen:
             self._validate_added(record, kind, child.entries[entry_id])
 
@@ -390,6 +402,7 @@ class HistoryWalk:
             return
         if tag.target not in walked:
             if self.since is not None and self.repo.is_ancestor(tag.target, self.since):
+                self._check_earlier_tag(name, tag.message)
                 return
             self.tag_history.failures.append(
                 f"tag {name} points at commit {_short(tag.target)}, which is not in the history of "
@@ -422,6 +435,25 @@ class HistoryWalk:
                 f"the entry that commit {_short(added.commit)} added (the message was edited)"
             )
         self._check_tag_signature(name, tag.target, tag.signed, tag.tagger_time)
+
+    def _check_earlier_tag(self, name: str, message: str) -> None:
+        """Compare a tag made before ``--since`` with its entry at HEAD, by digest only."""
+        kind: Kind = "model" if name.startswith("model/") else "dataset"
+        entry = self._head_by_tag(kind).get(name)
+        if entry is None:
+            return
+        if _DIGEST_TRAILER.findall(message) != [entry.digest()]:
+            self.appends.failures.append(
+                f"entry {name} at HEAD does not match the digest its tag carries; "
+                "it changed after it was published (run verify without --since to find the commit)"
+            )
+
+    def _head_by_tag(self, kind: Kind) -> dict[str, Entry]:
+        found = self._head_tags.get(kind)
+        if found is None:
+            found = {entry.tag_name: entry for entry in self._head_by_id[kind].values()}
+            self._head_tags[kind] = found
+        return found
 
     def _check_tag_signature(self, name: str, target: str, signed: Any, at: int | None) -> None:
         policy = self._commit_policy.get(target)

@@ -386,3 +386,120 @@ def test_openpgp_untrusted_key_fails(cli: Any, repo: Path, gpg_key: str, ssh_key
     _publish(cli, repo, "1.0.0")
     _, report = _verify(cli, repo, "--no-hash")
     assert any("has no OpenPGP keys" in f for f in _failures(report, "signatures"))
+
+
+def test_broken_trust_file_ignored(cli: Any, registry: Path) -> None:
+    signers = registry / ".gitreg" / "allowed_signers"
+    signers.write_text(signers.read_text() + "broken-line\n")
+    git(registry, "commit", "-qam", "Break the trust file")
+    _publish(cli, registry, "2.0.0")
+    code, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "signatures")
+    assert code == 1
+    assert any("allowed_signers" in f and ":2: invalid" in f and "ignored" in f for f in failures)
+
+
+def test_unreadable_manifest_commit(cli: Any, registry: Path) -> None:
+    good = (registry / MANIFEST).read_text()
+    (registry / MANIFEST).write_text("{not json")
+    git(registry, "commit", "-qam", "Break the manifest")
+    broken = git(registry, "rev-parse", "HEAD").strip()
+    (registry / MANIFEST).write_text(good)
+    git(registry, "commit", "-qam", "Restore the manifest")
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "history")
+    assert any(broken[:12] in f and "is not a readable manifest" in f for f in failures)
+
+
+def test_removed_then_readded_entry(cli: Any, registry: Path) -> None:
+    document = json.loads((registry / MANIFEST).read_text())
+    kept = document["models"][1]
+    _edit_manifest(registry, lambda models: models.pop(1))
+    readded = _edit_manifest(registry, lambda models: models.append(kept))
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "history")
+    assert any(readded[:12] in f and "added model/model@v1.1.0 again" in f for f in failures)
+
+
+def test_tag_without_added_entry(cli: Any, registry: Path) -> None:
+    git(registry, "tag", "-s", "-m", "ghost", "model/ghost@v1.0.0", "HEAD")
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "tag-history")
+    assert any(
+        "model/ghost@v1.0.0" in f and "no commit in the history added" in f for f in failures
+    )
+
+
+def test_invalid_entry_fixed_later(cli: Any, registry: Path) -> None:
+    def add_bad(models: list[dict[str, Any]]) -> None:
+        fresh = "5f0c6a52-7d4e-4c1a-9b3e-2a1d0c9e8f7b"
+        models.append({**models[0], "id": fresh, "version": "9.0.0", "cleanliness_score": 500})
+
+    _edit_manifest(registry, add_bad)
+    _edit_manifest(registry, lambda models: models[-1].update(cleanliness_score=50))
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "history")
+    assert any("added an invalid entry model/model@v9.0.0" in f for f in failures)
+    assert any("changed entry model/model@v9.0.0 (cleanliness_score)" in f for f in failures)
+    assert any(
+        "model/model@v9.0.0 is in" in f and "no commit in the history added it" in f
+        for f in failures
+    )
+
+
+def test_empty_repository_verifies(cli: Any, repo: Path) -> None:
+    code, report = _verify(cli, repo)
+    assert code == 0, report["errors"]
+    assert report["commits_walked"] == 0
+
+
+def test_broken_head_manifest_reported(cli: Any, registry: Path) -> None:
+    (registry / MANIFEST).write_text("[]")
+    git(registry, "commit", "-qam", "Empty the manifest")
+    code, report = _verify(cli, registry, "--no-hash")
+    assert code == 1
+    assert _failures(report, "head-manifests")
+
+
+def test_duplicate_entry_id(cli: Any, registry: Path) -> None:
+    commit = _edit_manifest(
+        registry, lambda models: models.append({**models[0], "version": "9.0.0"})
+    )
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "history")
+    assert any(commit[:12] in f and "two entries in" in f and "share the id" in f for f in failures)
+
+
+def test_since_catches_change_to_older_entry(cli: Any, registry: Path) -> None:
+    base = git(registry, "rev-parse", "HEAD").strip()
+    _publish(cli, registry, "2.0.0")
+    document = json.loads((registry / MANIFEST).read_text())
+    document["models"][0]["sha256"] = document["models"][0]["sha256"][::-1]
+    (registry / MANIFEST).write_text(json.dumps(document, indent=2) + "\n")
+    git(registry, "commit", "-q", "--amend", "-a", "--no-edit")
+    message = _tag_body(registry, "model/model@v2.0.0")
+    git(registry, "tag", "-f", "-s", "-m", message, "model/model@v2.0.0", "HEAD")
+    code, report = _verify(cli, registry, "--no-hash", "--since", base)
+    assert code == 1
+    assert any(
+        "model/model@v1.0.0 at HEAD does not match the digest its tag carries" in f
+        for f in _failures(report, "history")
+    )
+
+
+def test_progress_only_on_terminal(
+    cli: Any, registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True)
+    result = cli("verify", cwd=registry)
+    assert result.exit_code == 0, result.stdout
+    assert "Walking history" not in result.stdout
+
+
+def test_progress_bar_counts_commits(capsys: pytest.CaptureFixture[str]) -> None:
+    from gitreg.cli.verify import _progress
+
+    with _progress(True) as (on_hash, on_history):
+        on_hash(10)
+        on_history(3, 3)
+    assert capsys.readouterr().out == ""

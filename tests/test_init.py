@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -160,3 +161,25 @@ def test_signers_openpgp_add_and_remove(cli: Any, repo: Path, ssh_key: Path, gpg
     removed = cli("signers", "remove", gpg_key, cwd=repo)
     assert removed.exit_code == 0, removed.stderr
     assert not (repo / ".gitreg" / f"{gpg_key}.asc").exists()
+
+
+def test_signers_list_text(cli: Any, repo: Path, ssh_key: Path) -> None:
+    configure_ssh_signing(repo, ssh_key)
+    cli("init", cwd=repo)
+    result = cli("signers", "list", cwd=repo)
+    assert result.stdout.startswith("ssh      tester@example.com  ssh-ed25519  SHA256:")
+
+
+def test_signers_add_openpgp_file(cli: Any, repo: Path, ssh_key: Path, gpg_key: str) -> None:
+    configure_ssh_signing(repo, ssh_key)
+    cli("init", cwd=repo)
+    exported = repo.parent / "key.asc"
+    exported.write_bytes(
+        subprocess.run(
+            ["gpg", "--armor", "--export", gpg_key], capture_output=True, check=True
+        ).stdout
+    )
+    result = cli("signers", "add", "--openpgp-key", str(exported), cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    again = cli("signers", "add", "--openpgp-key", str(exported), cwd=repo)
+    assert "already a signer" in again.stderr
