@@ -23,11 +23,11 @@ from pydantic import (
 )
 
 from gitreg.errors import UsageError
+from gitreg.manifest import MANIFEST_FORMAT_VERSION as MANIFEST_FORMAT_VERSION
+from gitreg.manifest import SCHEMA_REFERENCE as SCHEMA_REFERENCE
+from gitreg.manifest import Kind
 from gitreg.names import CLIENT_PATTERN, name_problem
 from gitreg.versions import precedence_key
-
-MANIFEST_FORMAT_VERSION = "1.0.0"
-SCHEMA_REFERENCE = "http://json-schema.org/draft-07/schema#"
 
 UUID4_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$"
@@ -153,3 +153,30 @@ class DatasetEntry(Entry):
     release_tag: ReleaseTag
     client: Client
     notes: Notes
+
+
+class ManifestDocument(BaseModel):
+    """The fields of a manifest file around its entry array."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_ref: StrictStr = Field(alias="$schema")
+    version: Literal["1.0.0"]
+    updated_at: Timestamp
+
+
+class ModelManifestDocument(ManifestDocument):
+    """A whole ``releases.json``."""
+
+    models: tuple[ModelEntry, ...]
+
+
+class DatasetManifestDocument(ManifestDocument):
+    """A whole ``catalog.json``."""
+
+    datasets: tuple[DatasetEntry, ...]
+
+
+def manifest_document_class(kind: Kind) -> type[ManifestDocument]:
+    """Return the pydantic model of a whole manifest of one kind."""
+    return ModelManifestDocument if kind == "model" else DatasetManifestDocument

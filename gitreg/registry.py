@@ -8,9 +8,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from gitreg import datasets, hashing, journal, names, paths, signing
-from gitreg.entries import DatasetEntry, Entry, ModelEntry
 from gitreg.errors import RejectedError, UsageError
 from gitreg.gitrepo import HeadState, Identity, Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
@@ -23,8 +23,14 @@ from gitreg.manifest import (
     parse,
     serialize,
 )
+from gitreg.manifest_cache import ManifestCache
 from gitreg.metrics import MetricValue, read_metrics
-from gitreg.versions import parse_version, precedence_key
+from gitreg.versions import parse_version
+
+if TYPE_CHECKING:
+    # Importing the pydantic models costs about 0.1 s, so reads that do not build
+    # entry objects skip it.
+    from gitreg.entries import Entry
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +134,8 @@ def _prepare(request: PublishRequest, repo: Repository, cwd: Path) -> _Prepared:
 
 
 def _build_entry(request: PublishRequest, prepared: _Prepared, created_at: str) -> Entry:
+    from gitreg.entries import DatasetEntry, ModelEntry
+
     common = {
         "id": str(uuid.uuid4()),
         "name": prepared.name,
@@ -175,12 +183,25 @@ def signing_requested(repo: Repository, override: bool | None) -> bool:
     return bool(repo.config_bool("commit.gpgsign") or repo.config_bool("tag.gpgsign"))
 
 
-def read_head_manifest(repo: Repository, commit: str | None, kind: Kind, now: str) -> Manifest:
-    """Return the manifest as committed in ``commit``, or an empty one where it is absent."""
+def read_head_manifest(
+    repo: Repository,
+    commit: str | None,
+    kind: Kind,
+    now: str,
+    *,
+    cache: ManifestCache | None = None,
+) -> Manifest:
+    """Return the manifest as committed in ``commit``, or an empty one where it is absent.
+
+    With ``cache``, bytes validated before are not validated again.
+    """
     data = repo.read_at(commit, MANIFEST_PATHS[kind])
     if data is None:
         return empty_manifest(kind, updated_at=now)
-    return parse(data, kind=kind, source=f"{MANIFEST_PATHS[kind]} at {(commit or '')[:12]}")
+    source = f"{MANIFEST_PATHS[kind]} at {(commit or '')[:12]}"
+    if cache is not None:
+        return cache.load(data, kind=kind, source=source)
+    return parse(data, kind=kind, source=source)
 
 
 def _check_worktree(repo: Repository, kind: Kind) -> None:
@@ -258,7 +279,8 @@ def _commit_entry(
     identity = repo.identity(time=stamp)
     created_at = utc_timestamp(stamp)
     _check_worktree(repo, request.kind)
-    manifest = read_head_manifest(repo, head.commit, request.kind, created_at)
+    cache = ManifestCache(repo.git_dir)
+    manifest = read_head_manifest(repo, head.commit, request.kind, created_at, cache=cache)
     entry = _build_entry(request, prepared, created_at)
     updated = manifest.with_entry(entry, updated_at=created_at)
     data = serialize(updated)
@@ -277,6 +299,8 @@ def _commit_entry(
     config = signing_config(repo) if do_sign else None
     commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
     _move_refs(repo, head, entry, data, commit, tag_object)
+    # The old manifest was validated and the new entry too, so the result is valid.
+    cache.remember(data, kind=request.kind)
     for artifact in entry.artifacts:
         if repo.blob_id_at(commit, artifact) is None:
             logger.warning(
@@ -386,15 +410,16 @@ def load_manifest(repo: Repository, kind: Kind) -> Manifest:
         ManifestError: the manifest cannot be read.
     """
     path = MANIFEST_PATHS[kind]
+    cache = ManifestCache(repo.git_dir)
     if repo.is_bare:
         head = repo.head_commit()
-        return read_head_manifest(repo, head, kind, utc_timestamp(0))
+        return read_head_manifest(repo, head, kind, utc_timestamp(0), cache=cache)
     file = repo.workdir / path
     try:
         data = file.read_bytes()
     except FileNotFoundError:
         return empty_manifest(kind, updated_at=utc_timestamp(0))
-    return parse(data, kind=kind, source=path)
+    return cache.load(data, kind=kind, source=path)
 
 
 def filter_entries(
@@ -409,6 +434,18 @@ def filter_entries(
     ]
 
 
+def filter_documents(
+    manifest: Manifest, *, client: str | None = None, release: str | None = None
+) -> list[dict[str, Any]]:
+    """Return ``filter_entries`` as plain dicts, without building entry objects."""
+    return [
+        document
+        for document in manifest.entry_list.documents()
+        if (client is None or document["client"] == client)
+        and (release is None or document["release_tag"] == release)
+    ]
+
+
 def fetch(manifest: Manifest, name: str, version: str | None = None) -> Entry:
     """Return one version of ``name``, or the one with the highest precedence.
 
@@ -416,22 +453,37 @@ def fetch(manifest: Manifest, name: str, version: str | None = None) -> Entry:
         RejectedError: no such entry.
         UsageError: ``version`` is not SemVer.
     """
+    return manifest.entries[_fetch_position(manifest, name, version)]
+
+
+def fetch_document(manifest: Manifest, name: str, version: str | None = None) -> dict[str, Any]:
+    """Return ``fetch``'s entry as a plain dict, without building an entry object.
+
+    Raises:
+        RejectedError: no such entry.
+        UsageError: ``version`` is not SemVer.
+    """
+    return manifest.entry_list.document(_fetch_position(manifest, name, version))
+
+
+def _fetch_position(manifest: Manifest, name: str, version: str | None) -> int:
     if version is not None:
         parse_version(version)
-        found = manifest.find(name, version)
+        found = manifest.position(name, version)
         if found is None:
             raise RejectedError(
                 f"{manifest.kind} '{name}' version {version} not found",
                 hint=f"list versions with 'gitreg list --type {manifest.kind}'",
             )
         return found
-    versions = manifest.versions_of(name)
-    if not versions:
+    positions = manifest.positions_of(name)
+    if not positions:
         raise RejectedError(
             f"{manifest.kind} '{name}' not found",
             hint=f"list names with 'gitreg list --type {manifest.kind}'",
         )
-    return max(versions, key=lambda entry: precedence_key(entry.version))
+    # Entries are sorted by precedence within a name, so the last one is the latest.
+    return positions[-1]
 
 
 @dataclass(frozen=True)

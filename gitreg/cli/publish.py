@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gitreg.cli import render
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS
-from gitreg.registry import PublishRequest, PublishResult, publish
+
+if TYPE_CHECKING:
+    from gitreg.registry import PublishRequest
 
 PathOption = Annotated[
     str, typer.Option("--path", help="Path of the artifact file inside the repository.")
@@ -72,6 +74,8 @@ def model_publish(
     json_output: JsonOption = False,
 ) -> None:
     """Publish a model: one commit on the current branch and a tag model/NAME@vVERSION."""
+    from gitreg.registry import PublishRequest
+
     request = PublishRequest(
         kind="model",
         path=path,
@@ -106,6 +110,8 @@ def dataset_register(
     json_output: JsonOption = False,
 ) -> None:
     """Register a dataset: one commit on the current branch and a tag dataset/NAME@vVERSION."""
+    from gitreg.registry import PublishRequest
+
     request = PublishRequest(
         kind="dataset",
         path=path,
@@ -123,6 +129,9 @@ def dataset_register(
 def _run(
     request: PublishRequest, *, sign: bool | None, lock_timeout: float, json_output: bool
 ) -> None:
+    # The core is imported here, so that --help does not pay for pygit2 and pydantic.
+    from gitreg.registry import publish
+
     result = publish(request, cwd=Path.cwd(), sign=sign, lock_timeout=lock_timeout)
     if json_output:
         render.print_json(render.publish_json(result))
@@ -135,4 +144,4 @@ def register(app: typer.Typer) -> None:
     app.command("dataset-register")(dataset_register)
 
 
-__all__ = ["PublishResult", "register"]
+__all__ = ["register"]

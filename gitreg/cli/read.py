@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gitreg.cli import render
-from gitreg.manifest import ENTRY_KEYS, Kind
-from gitreg.registry import compute_stats, fetch, filter_entries, load_manifest, open_registry
+
+if TYPE_CHECKING:
+    from gitreg.manifest import Kind
+
+# The core is imported inside each command, so that --help and the other commands
+# do not pay for pygit2 and pydantic.
 
 KindOption = Annotated[
     render.KindChoice, typer.Option("--type", help="Entry type: model or dataset.")
@@ -30,15 +34,20 @@ def list_entries(
     json_output: JsonOption = False,
 ) -> None:
     """List models or datasets, sorted by name and version."""
+    from gitreg.manifest import ENTRY_KEYS
+    from gitreg.registry import filter_documents, load_manifest, open_registry
+
     kind_value: Kind = kind.value
     manifest = load_manifest(open_registry(Path.cwd()), kind_value)
-    entries = filter_entries(manifest, client=client, release=release)
-    if json_output:
-        render.print_json(
-            {"count": len(entries), ENTRY_KEYS[kind_value]: [e.to_json_dict() for e in entries]}
-        )
+    entries_text = manifest.entry_list.text()
+    if json_output and client is None and release is None and entries_text is not None:
+        render.print_entry_list_json(ENTRY_KEYS[kind_value], len(manifest.entries), entries_text)
         return
-    render.entry_table(entries)
+    documents = filter_documents(manifest, client=client, release=release)
+    if json_output:
+        render.print_json({"count": len(documents), ENTRY_KEYS[kind_value]: documents})
+        return
+    render.entry_table(documents)
 
 
 def fetch_entry(
@@ -53,16 +62,20 @@ def fetch_entry(
     json_output: JsonOption = False,
 ) -> None:
     """Show one entry: a given version, or the latest by SemVer precedence."""
+    from gitreg.registry import fetch_document, load_manifest, open_registry
+
     repo = open_registry(Path.cwd())
-    entry = fetch(load_manifest(repo, kind.value), name, version)
+    entry = fetch_document(load_manifest(repo, kind.value), name, version)
     if json_output:
-        render.print_json(entry.to_json_dict())
+        render.print_json(entry)
         return
     render.entry_block(entry, workdir=None if repo.is_bare else repo.workdir)
 
 
 def stats(json_output: JsonOption = False) -> None:
     """Show counts and average cleanliness of models and datasets, by client."""
+    from gitreg.registry import compute_stats, load_manifest, open_registry
+
     repo = open_registry(Path.cwd())
     figures = compute_stats(
         list(load_manifest(repo, "model").entries), list(load_manifest(repo, "dataset").entries)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
 
-from gitreg.entries import DatasetEntry, Entry, ModelEntry
-from gitreg.registry import PublishResult, Stats
-from gitreg.verify import VerifyReport
+if TYPE_CHECKING:
+    # Only for annotations: importing these at run time would load pydantic and
+    # pygit2 for every command, even --help.
+    from gitreg.registry import PublishResult, Stats
+    from gitreg.verify import VerifyReport
 
 
 class KindChoice(str, enum.Enum):
@@ -24,6 +26,20 @@ class KindChoice(str, enum.Enum):
 
 def print_json(document: Any) -> None:
     sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    sys.stdout.flush()
+
+
+def print_entry_list_json(key: str, count: int, entries_text: bytes) -> None:
+    """Print ``{"count": count, key: [...]}`` as ``print_json`` would.
+
+    ``entries_text`` is the canonical text of the entries inside a manifest. The
+    entries stand at the same depth in this document, so that text is exactly
+    what ``print_json`` would write for them, and it is copied instead of being
+    decoded and encoded again.
+    """
+    head = orjson.dumps({"count": count, key: [0]}, option=orjson.OPT_INDENT_2)
+    head = head[: head.rindex(b"\n    0\n") + 1]
+    sys.stdout.buffer.write(head + entries_text + b"\n  ]\n}\n")
     sys.stdout.flush()
 
 
@@ -41,6 +57,8 @@ def publish_json(result: PublishResult) -> dict[str, Any]:
 
 
 def publish_text(result: PublishResult) -> None:
+    from gitreg.entries import DatasetEntry, ModelEntry
+
     entry = result.entry
     verb, done = ("Publishing", "published")
     if entry.kind == "dataset":
@@ -62,61 +80,118 @@ def publish_text(result: PublishResult) -> None:
     typer.echo("\n".join(lines))
 
 
-def entry_block(entry: Entry, *, workdir: Path | None) -> None:
+def entry_block(entry: dict[str, Any], *, workdir: Path | None) -> None:
+    """Print one entry, given as a plain dict in manifest form."""
     lines = [
-        f"{entry.kind.title()}: {entry.name} v{entry.version}",
-        f"ID: {entry.id}",
-        f"Created: {entry.created_at}",
-        f"SHA256: {entry.sha256}",
+        f"{entry['type'].title()}: {entry['name']} v{entry['version']}",
+        f"ID: {entry['id']}",
+        f"Created: {entry['created_at']}",
+        f"SHA256: {entry['sha256']}",
         "",
         "Artifacts:",
     ]
-    for artifact in entry.artifacts:
+    for artifact in entry["artifacts"]:
         state = ""
         if workdir is not None:
             state = " (exists)" if (workdir / artifact).is_file() else " (missing)"
         lines.append(f"  {artifact}{state}")
-    if isinstance(entry, ModelEntry):
-        lines += ["", "Metrics:", *(_metric_lines(entry.metrics) or ["  (none)"])]
-    if isinstance(entry, DatasetEntry):
-        lines += ["", f"Rows: {entry.row_count}", f"Schema hash: {entry.schema_hash or '-'}"]
-    score = "-" if entry.cleanliness_score is None else f"{entry.cleanliness_score}/100"
+    if entry["type"] == "model":
+        lines += ["", "Metrics:", *(_metric_lines(entry["metrics"]) or ["  (none)"])]
+    else:
+        lines += ["", f"Rows: {entry['row_count']}", f"Schema hash: {entry['schema_hash'] or '-'}"]
+    cleanliness = entry["cleanliness_score"]
+    score = "-" if cleanliness is None else f"{cleanliness}/100"
     lines += [
         "",
         f"Cleanliness Score: {score}",
-        f"Release: {entry.release_tag or '-'}",
-        f"Client: {entry.client or '-'}",
+        f"Release: {entry['release_tag'] or '-'}",
+        f"Client: {entry['client'] or '-'}",
     ]
-    if entry.notes:
-        lines.append(f"Notes: {entry.notes}")
+    if entry["notes"]:
+        lines.append(f"Notes: {entry['notes']}")
     typer.echo("\n".join(lines))
 
 
-def entry_table(entries: list[Entry]) -> None:
+_TABLE_COLUMNS = (
+    ("Name", "left"),
+    ("Version", "left"),
+    ("Client", "left"),
+    ("Cleanliness", "right"),
+    ("Release", "left"),
+    ("Created", "left"),
+)
+
+
+def _table_row(entry: dict[str, Any]) -> tuple[str, ...]:
+    cleanliness = entry["cleanliness_score"]
+    return (
+        entry["name"],
+        entry["version"],
+        entry["client"] or "-",
+        "-" if cleanliness is None else f"{cleanliness}/100",
+        entry["release_tag"] or "-",
+        entry["created_at"][:10],
+    )
+
+
+def entry_table(entries: list[dict[str, Any]]) -> None:
+    """Print entries, given as plain dicts in manifest form, as a table."""
     from rich.console import Console
     from rich.table import Table
 
+    rows = [_table_row(entry) for entry in entries]
+    console = Console(soft_wrap=False)
+    if console.color_system is None:
+        text = plain_table(rows, max_width=console.width)
+        if text is not None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
     table = Table()
-    for column, justify in (
-        ("Name", "left"),
-        ("Version", "left"),
-        ("Client", "left"),
-        ("Cleanliness", "right"),
-        ("Release", "left"),
-        ("Created", "left"),
-    ):
+    for column, justify in _TABLE_COLUMNS:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for entry in entries:
-        score = "-" if entry.cleanliness_score is None else f"{entry.cleanliness_score}/100"
-        table.add_row(
-            entry.name,
-            entry.version,
-            entry.client or "-",
-            score,
-            entry.release_tag or "-",
-            entry.created_at[:10],
-        )
-    Console(soft_wrap=False).print(table)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _plain_cell(text: str) -> bool:
+    # rich reads "[" as markup and ":name:" as an emoji code, and measures
+    # non-ASCII text by terminal cell width; such cells are left to rich.
+    return text.isascii() and text.isprintable() and "[" not in text and ":" not in text
+
+
+def plain_table(rows: list[tuple[str, ...]], *, max_width: int) -> str | None:
+    """Return the entry table exactly as rich draws it without colour, or None.
+
+    rich measures every cell through its layout engine, which takes seconds for
+    10,000 rows. This draws the same box (rich's default ``HEAVY_HEAD``, one space
+    of padding) directly. It returns None where rich would do more than that: a
+    table wider than ``max_width``, which rich wraps, or a cell that needs rich's
+    markup, emoji or Unicode width handling.
+    """
+    headers = tuple(column for column, _ in _TABLE_COLUMNS)
+    if not all(_plain_cell(cell) for row in rows for cell in row):
+        return None
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows, strict=True)]
+    if sum(widths) + 3 * len(widths) + 1 > max_width:
+        return None
+    right = [justify == "right" for _, justify in _TABLE_COLUMNS]
+
+    def line(cells: tuple[str, ...], edge: str, divider: str) -> str:
+        padded = [
+            cell.rjust(width) if is_right else cell.ljust(width)
+            for cell, width, is_right in zip(cells, widths, right, strict=True)
+        ]
+        return f"{edge} " + f" {divider} ".join(padded) + f" {edge}\n"
+
+    def rule(left: str, fill: str, cross: str, end: str) -> str:
+        return left + cross.join(fill * (width + 2) for width in widths) + end + "\n"
+
+    parts = [rule("┏", "━", "┳", "┓"), line(headers, "┃", "┃"), rule("┡", "━", "╇", "┩")]
+    parts.extend(line(row, "│", "│") for row in rows)
+    parts.append(rule("└", "─", "┴", "┘"))
+    return "".join(parts)
 
 
 def stats_json(figures: Stats) -> dict[str, Any]:

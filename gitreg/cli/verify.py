@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 
 from gitreg.cli import render
-from gitreg.registry import open_registry
-from gitreg.verify import verify_registry
 
 
 @contextmanager
@@ -69,6 +67,10 @@ def verify(
     ] = False,
 ) -> None:
     """Verify manifests, artifacts, tags, signatures and history. Exits 1 if any check fails."""
+    # Imported here so that the other commands and --help do not load pygit2.
+    from gitreg.registry import open_registry
+    from gitreg.verify import verify_registry
+
     repo = open_registry(Path.cwd())
     if not json_output:
         typer.echo("Verifying registry integrity...")
