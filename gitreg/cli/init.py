@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitreg.init import InitResult, init_registry
+if TYPE_CHECKING:
+    from gitreg.init import InitResult
 
 
 def _describe(result: InitResult) -> str:
@@ -53,6 +54,9 @@ def init(
     ] = None,
 ) -> None:
     """Turn this repository (or a new one here) into a registry, in one signed commit."""
+    # Imported here so that the other commands and --help do not load pygit2.
+    from gitreg.init import init_registry
+
     result = init_registry(Path.cwd(), generate_key=generate_key, sign=sign)
     typer.echo(_describe(result))
 

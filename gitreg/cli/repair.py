@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS
-from gitreg.registry import repair_registry
 
 
 def repair(
@@ -25,6 +24,9 @@ def repair(
 
     Every publish runs this first, so it is only needed to clean up by hand.
     """
+    # Imported here so that the other commands and --help do not load pygit2.
+    from gitreg.registry import repair_registry
+
     result = repair_registry(Path.cwd(), lock_timeout=lock_timeout)
     if result is None:
         typer.echo("Nothing to repair: no publish was interrupted.")

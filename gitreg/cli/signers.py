@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitreg.changes import CommitResult
 from gitreg.cli import render
 from gitreg.errors import UsageError
-from gitreg.registry import open_registry
-from gitreg.signers import add_openpgp_signer, add_ssh_signer, list_signers, remove_signer
+
+if TYPE_CHECKING:
+    from gitreg.changes import CommitResult
+
+# The core is imported inside each command, so that --help and the other commands
+# do not load pygit2.
 
 signers_app = typer.Typer(
     help="List and edit the trusted signers in .gitreg/, through signed commits.",
@@ -41,6 +44,9 @@ def list_command(
     ] = False,
 ) -> None:
     """List the keys that the trust files committed at HEAD allow."""
+    from gitreg.registry import open_registry
+    from gitreg.signers import list_signers
+
     signers = list_signers(open_registry(Path.cwd()))
     if json_output:
         render.print_json([signer.__dict__ for signer in signers])
@@ -75,6 +81,9 @@ def add_command(
     sign: SignOption = None,
 ) -> None:
     """Trust a new SSH or OpenPGP key, in a commit that a trusted key must sign."""
+    from gitreg.registry import open_registry
+    from gitreg.signers import add_openpgp_signer, add_ssh_signer
+
     repo = open_registry(Path.cwd())
     if (ssh_key is None) == (openpgp_key is None):
         raise UsageError("pass exactly one of --ssh-key and --openpgp-key")
@@ -99,6 +108,9 @@ def remove_command(
     sign: SignOption = None,
 ) -> None:
     """Stop trusting a key, in a commit that a trusted key must sign."""
+    from gitreg.registry import open_registry
+    from gitreg.signers import remove_signer
+
     result = remove_signer(open_registry(Path.cwd()), identity=identity, sign=sign)
     _committed(result, f"Removed {identity}")
 
