@@ -108,6 +108,7 @@ class HistoryWalk:
     commits_walked: int = 0
     registry_commits: int = 0
     signatures_checked: int = 0
+    manifests_compared: int = 0
     _path_ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     _trust_after: dict[str, str | None] = field(default_factory=dict)
     _policies: dict[str, TrustPolicy] = field(default_factory=dict)
@@ -322,6 +323,7 @@ class HistoryWalk:
     ) -> None:
         where = f"commit {_short(record.id)} ({_subject(record)})"
         path = MANIFEST_PATHS[kind]
+        self.manifests_compared += 1
         child = self._parse(child_blob, kind)
         if child is None:
             self.appends.failures.append(f"{where}: {path} is not a readable manifest")
@@ -580,3 +582,4 @@ def add_history_checks(
     report.commits_walked = walk.commits_walked
     report.registry_commits = walk.registry_commits
     report.signatures_checked = walk.signatures_checked
+    report.manifests_compared = walk.manifests_compared

@@ -41,6 +41,7 @@ class InitResult:
     paths: tuple[str, ...]
     signer: str | None
     generated_key: Path | None
+    trust_notice: str | None = None
 
 
 def default_key_path() -> Path:
@@ -115,6 +116,10 @@ def _trust_files(repo: Repository, head: str | None, email: str) -> tuple[dict[s
     return {f"{TRUST_DIR}/{fingerprint}.asc": armored}, f"OpenPGP key {fingerprint}"
 
 
+def _has_policy(repo: Repository, head: str | None) -> bool:
+    return head is not None and repo.path_ids_at(head, (TRUST_DIR,))[TRUST_DIR] is not None
+
+
 def _require_signing(repo: Repository) -> None:
     """Set the configuration that makes every later publish signed and checkable by git."""
     repo.set_config("commit.gpgsign", "true")
@@ -165,9 +170,20 @@ def init_registry(
             )
     changes[GITATTRIBUTES] = _merged_attributes(repo.read_at(head, GITATTRIBUTES))
     signer = None
+    notice = None
     if use_signing:
         trust, signer = _trust_files(repo, head, email)
-        changes.update(trust)
+        if _has_policy(repo, head) and any(
+            repo.read_at(head, p) != data for p, data in trust.items()
+        ):
+            # Adding a key to an existing policy is a trust change that a trusted key must sign.
+            notice = (
+                f"your key ({signer}) is not in the registry's trust files; ask a trusted "
+                "signer to add it with 'gitreg signers add'"
+            )
+            signer = None
+        else:
+            changes.update(trust)
     result = commit_changes(repo, changes, message=INIT_MESSAGE, sign=use_signing, epoch=stamp)
     if use_signing:
         _require_signing(repo)
@@ -179,4 +195,5 @@ def init_registry(
         paths=result.paths,
         signer=signer,
         generated_key=generated,
+        trust_notice=notice,
     )

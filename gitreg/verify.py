@@ -42,6 +42,8 @@ class VerifyReport:
     commits_walked: int = 0
     registry_commits: int = 0
     signatures_checked: int = 0
+    # Manifest changes that the history walk parsed and compared entry by entry.
+    manifests_compared: int = 0
 
     @property
     def valid(self) -> bool:

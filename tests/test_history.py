@@ -67,6 +67,39 @@ def test_signed_history_passes(cli: Any, registry: Path) -> None:
     assert report["registry_commits"] == 3
 
 
+def test_publish_takes_fast_path(cli: Any, registry: Path) -> None:
+    """Only init's two new manifests and the first entry need a full comparison."""
+    _, report = _verify(cli, registry)
+    assert report["manifests_compared"] == 3
+
+
+def test_full_history_compares_all(cli: Any, registry: Path) -> None:
+    _, report = _verify(cli, registry, "--full-history")
+    assert report["manifests_compared"] == 4
+
+
+def test_dataset_publish_takes_fast_path(cli: Any, registry: Path) -> None:
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        data = registry / f"rows-{version}.csv"
+        data.write_text("a,b\n1,2\n")
+        result = cli(
+            "dataset-register",
+            "--path",
+            data.name,
+            "--name",
+            "rows",
+            "--version",
+            version,
+            "--rows",
+            "1",
+            cwd=registry,
+        )
+        assert result.exit_code == 0, result.stderr
+    code, report = _verify(cli, registry)
+    assert code == 0, report["errors"]
+    assert report["manifests_compared"] == 4
+
+
 def test_first_commit_noted_as_tofu(cli: Any, registry: Path) -> None:
     _, report = _verify(cli, registry)
     assert any("trust on first use" in note for note in report["notes"])

@@ -183,3 +183,18 @@ def test_signers_add_openpgp_file(cli: Any, repo: Path, ssh_key: Path, gpg_key: 
     assert result.exit_code == 0, result.stderr
     again = cli("signers", "add", "--openpgp-key", str(exported), cwd=repo)
     assert "already a signer" in again.stderr
+
+
+def test_init_does_not_trust_newcomer(
+    cli: Any, repo: Path, ssh_key: Path, isolated_home: Path
+) -> None:
+    configure_ssh_signing(repo, ssh_key)
+    cli("init", cwd=repo)
+    signers = (repo / ".gitreg" / "allowed_signers").read_bytes()
+    other = isolated_home / "newcomer"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    git(repo, "config", "user.signingkey", str(other))
+    result = cli("init", cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    assert "ask a trusted signer" in result.stdout
+    assert (repo / ".gitreg" / "allowed_signers").read_bytes() == signers

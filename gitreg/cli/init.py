@@ -21,6 +21,8 @@ def _describe(result: InitResult) -> str:
         )
     if result.signer is not None:
         lines.append(f"Trusted signer: {result.signer}")
+    if result.trust_notice is not None:
+        lines.append(f"! {result.trust_notice}")
     if result.commit is None:
         lines.append("✓ Already a registry; nothing to commit")
         return "\n".join(lines)

@@ -239,6 +239,7 @@ def verify_json(report: VerifyReport) -> dict[str, Any]:
         "commits_walked": report.commits_walked,
         "registry_commits": report.registry_commits,
         "signatures_checked": report.signatures_checked,
+        "manifests_compared": report.manifests_compared,
         "checks": [
             {
                 "name": check.name,
