@@ -52,10 +52,10 @@ def setup(out: Path) -> Shell:
     shell = Shell(cwd=out, env=isolated_env(home), gitreg_program=find_gitreg())
     key = home / ".ssh" / "gitreg-demo-signing-key"
     print(f"HOME for every command: {home} (your own git and gpg settings are not used)")
-    public_key = make_signing_key(shell, key)
+    make_signing_key(shell, key)
     print(f"Throwaway ed25519 signing key: {key}")
     repo_shell = Shell(cwd=repo, env=shell.env, gitreg_program=shell.gitreg_program)
-    init_registry(repo_shell, key, public_key)
+    init_registry(repo_shell, key)
     return repo_shell
 
 

@@ -140,25 +140,22 @@ class Shell:
         return self.run("git", *args)
 
 
-def make_signing_key(shell: Shell, key: Path) -> str:
-    """Create a passphrase-less ed25519 key at ``key`` and return its public line."""
+def make_signing_key(shell: Shell, key: Path) -> None:
+    """Create a passphrase-less ed25519 key pair at ``key`` and ``key``.pub."""
     key.parent.mkdir(parents=True, exist_ok=True)
     key.parent.chmod(0o700)
     shell.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", DEMO_EMAIL, "-f", str(key))
-    return key.with_name(key.name + ".pub").read_text(encoding="utf-8").strip()
 
 
-def init_registry(shell: Shell, key: Path, public_key: str) -> None:
-    """Create the repository in ``shell.cwd``, set identity and SSH signing, and trust the key.
+def init_registry(shell: Shell, key: Path) -> None:
+    """Create the repository in ``shell.cwd``, configure SSH signing and run ``gitreg init``.
 
-    The allowed-signers file is committed at ``.gitreg/allowed_signers``, where
-    the repository keeps who may publish, and git's own ``verify-commit`` reads
-    the same file through ``gpg.ssh.allowedSignersFile``.
+    ``gitreg init`` commits the key to ``.gitreg/allowed_signers``, where the
+    repository keeps who may publish, and points ``gpg.ssh.allowedSignersFile``
+    at that file so that git's own ``verify-commit`` and ``verify-tag`` work.
     """
-    repo = shell.cwd
-    repo.mkdir(parents=True)
+    shell.cwd.mkdir(parents=True)
     shell.git("init", "--quiet", f"--initial-branch={BRANCH}")
-    allowed = repo / ".gitreg" / "allowed_signers"
     settings = (
         ("user.name", DEMO_NAME),
         ("user.email", DEMO_EMAIL),
@@ -166,15 +163,7 @@ def init_registry(shell: Shell, key: Path, public_key: str) -> None:
         ("user.signingkey", str(key)),
         ("commit.gpgSign", "true"),
         ("tag.gpgSign", "true"),
-        ("gpg.ssh.allowedSignersFile", str(allowed)),
     )
     for name, value in settings:
         shell.git("config", name, value)
-
-    key_type, key_body = public_key.split()[:2]
-    allowed.parent.mkdir()
-    allowed.write_text(f'{DEMO_EMAIL} namespaces="git" {key_type} {key_body}\n', encoding="utf-8")
-    # Artifacts must stay byte-exact, or their SHA-256 stops matching the manifest.
-    (repo / ".gitattributes").write_text("*.pkl binary\n*.parquet binary\n", encoding="utf-8")
-    shell.git("add", ".gitreg/allowed_signers", ".gitattributes")
-    shell.git("commit", "--quiet", "-m", "Start the registry with its trusted signer")
+    shell.gitreg("init")

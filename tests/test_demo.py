@@ -97,6 +97,13 @@ def test_demo_registry_verifies(cli: object, demo_run: DemoRun) -> None:
     assert report["valid"] is True, report["errors"]
     assert report["models_checked"] == 2
     assert report["datasets_checked"] == 1
+    assert report["warnings"] == []
+
+
+def test_demo_signatures_all_checked(cli: object, demo_run: DemoRun) -> None:
+    result = cli("verify", "--json", cwd=demo_run.registry)  # type: ignore[operator]
+    report = json.loads(result.stdout)
+    assert report["signatures_checked"] == 7
 
 
 def test_demo_dataset_true_rows(cli: object, demo_run: DemoRun) -> None:
