@@ -171,7 +171,7 @@ def interrupted_publish(repo: Repository) -> Journal | None:
             return read_journal(repo.git_dir)
     except LockTimeoutError:
         return None
-    except OSError:
+    except GitError:
         # A read-only git directory cannot be locked; report what the file says.
         return read_journal(repo.git_dir)
 

@@ -17,9 +17,15 @@ from gitreg.errors import ManifestError
 
 JsonPath = tuple[str | int, ...]
 
+# I-JSON (RFC 7493, section 2.2): integers beyond 2**53 - 1 in magnitude lose
+# precision in readers that use IEEE doubles, and orjson cannot write them at all.
+MAX_JSON_INTEGER = 2**53 - 1
+
 _UTF8_BOM = b"\xef\xbb\xbf"
 _TOKEN = re.compile(r'\s*(?:("(?:[^"\\]|\\.)*")|([{}\[\]:,])|([^\s{}\[\]:,"]+))', re.DOTALL)
 _NON_FINITE = {"NaN", "Infinity", "-Infinity"}
+# The lines git writes around the two sides of a conflicted hunk.
+_CONFLICT_MARKER = re.compile(r"^(<{7}|={7}|>{7}|\|{7})(?: |$)", re.MULTILINE)
 
 
 class _DuplicateKey(Exception):
@@ -151,6 +157,14 @@ def loads(text: str, *, source: str) -> Any:
             text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
         )
     except json.JSONDecodeError as exc:
+        marker = _CONFLICT_MARKER.search(text)
+        if marker is not None:
+            line, column = line_column(text, marker.start())
+            raise ManifestError(
+                f"{source}:{line}:{column}: unresolved merge conflict marker "
+                f"'{marker.group(1)}'",
+                hint="resolve the conflict by keeping the entries of both sides, then commit",
+            ) from exc
         raise ManifestError(
             f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}",
             hint="fix the syntax at that position",

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from gitreg.errors import LockTimeoutError
+from gitreg.errors import GitError, LockTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +89,16 @@ def writer_lock(git_dir: Path, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> I
 
     Raises:
         LockTimeoutError: another process held the lock for ``timeout`` seconds.
+        GitError: the lock file cannot be created, as in a read-only git directory.
     """
     lock = git_dir / LOCK_NAME
-    descriptor = _acquire(lock, timeout)
+    try:
+        descriptor = _acquire(lock, timeout)
+    except OSError as exc:
+        raise GitError(
+            f"cannot create the writer lock {lock}: {exc.strerror}",
+            hint="check that you may write to the repository's git directory",
+        ) from exc
     try:
         _record_owner(descriptor, lock)
         yield

@@ -52,6 +52,13 @@ def read_metrics(path: Path) -> dict[str, MetricValue]:
                 f"not {_describe(value)}",
                 hint="metrics are a flat object of numbers; move other data into --notes",
             )
+        if isinstance(value, int) and abs(value) > jsonread.MAX_JSON_INTEGER:
+            line, column = jsonread.locate(text, (name,)) or (1, 1)
+            raise UsageError(
+                f"{path}:{line}:{column}: metric '{name}' is an integer beyond 2**53 - 1, "
+                "which JSON readers cannot hold exactly",
+                hint=f"write it as a float, such as {float(value):.6e}",
+            )
     return document
 
 

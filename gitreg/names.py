@@ -28,7 +28,8 @@ def name_problem(name: str) -> str | None:
         return "it is empty"
     if len(name) > MAX_NAME_LENGTH:
         return f"it is longer than {MAX_NAME_LENGTH} characters"
-    if not _NAME.match(name):
+    # fullmatch, because '$' in re.match also matches before a final newline.
+    if not _NAME.fullmatch(name):
         return "use letters, digits, '.', '_' and '-', starting with a letter or digit"
     if _NAME_FORBIDDEN.search(name):
         return "it must not contain '..' or end with '.' or '.lock'"
@@ -61,7 +62,7 @@ def check_client(client: str) -> str:
     Raises:
         UsageError: the slug is not valid.
     """
-    if _CLIENT.match(client):
+    if _CLIENT.fullmatch(client):
         return client
     raise UsageError(
         f"client '{client}' is not a valid slug",

@@ -77,3 +77,19 @@ def check_regular_file(relative: str, *, workdir: Path) -> Path:
             hint="pass a file; directories, FIFOs and devices cannot be hashed",
         )
     return real
+
+
+def artifact_exists(relative: str, *, workdir: Path) -> bool:
+    """Return whether an artifact is present, without opening it.
+
+    A missing artifact (a file not yet pulled from git LFS, say) is not an error here.
+
+    Raises:
+        RejectedError: the path leads outside the repository through a symlink, or
+            names something other than a regular file.
+    """
+    real = check_stays_inside(relative, workdir=workdir)
+    if not os.path.lexists(real):
+        return False
+    check_regular_file(relative, workdir=workdir)
+    return True

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitreg import datasets, hashing, journal, names, paths, signing
+from gitreg import datasets, hashing, journal, jsonread, names, paths, signing
 from gitreg.errors import RejectedError, UsageError
 from gitreg.gitrepo import HeadState, Identity, Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
@@ -82,6 +82,11 @@ def _check_fields(request: PublishRequest) -> None:
         raise UsageError(
             f"--release '{request.release}' must be 1 to 255 characters",
             hint="pass a release tag such as v1.0.0",
+        )
+    if request.rows is not None and request.rows > jsonread.MAX_JSON_INTEGER:
+        raise UsageError(
+            f"--rows {request.rows} is larger than 2**53 - 1",
+            hint="JSON readers cannot hold such a count exactly; check the number",
         )
     if request.notes is not None and len(request.notes) > MAX_NOTES_LENGTH:
         raise UsageError(
@@ -420,6 +425,20 @@ def load_manifest(repo: Repository, kind: Kind) -> Manifest:
     except FileNotFoundError:
         return empty_manifest(kind, updated_at=utc_timestamp(0))
     return cache.load(data, kind=kind, source=path)
+
+
+def artifact_presence(repo: Repository, artifacts: list[str]) -> dict[str, bool] | None:
+    """Return whether each of an entry's artifacts is present, or None in a bare repository.
+
+    Raises:
+        RejectedError: an artifact path leads outside the repository or is not a
+            regular file; nothing outside the repository is opened.
+    """
+    if repo.is_bare:
+        return None
+    return {
+        artifact: paths.artifact_exists(artifact, workdir=repo.workdir) for artifact in artifacts
+    }
 
 
 def filter_entries(

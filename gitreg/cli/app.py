@@ -13,7 +13,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import click
 import typer
@@ -111,15 +111,24 @@ def _crash_report(exc: BaseException) -> Path:
     return report
 
 
+# typer 0.29 ships its own copy of click, and raises that copy's exceptions, which are
+# not subclasses of click's; usage errors of both kinds must reach exc.show().
+_CLICK_ERRORS: tuple[type[Any], ...] = tuple(
+    {click.ClickException}
+    | {cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"}
+)
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     command = typer.main.get_command(app)
     try:
         result = command.main(args=argv, prog_name="gitreg", standalone_mode=False)
-    except click.ClickException as exc:
+    except _CLICK_ERRORS as exc:
         exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
+        return int(exc.exit_code)
+    except _ABORTS:
         typer.echo("Aborted.", err=True)
         return 1
     except GitregError as exc:

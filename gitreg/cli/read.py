@@ -62,14 +62,20 @@ def fetch_entry(
     json_output: JsonOption = False,
 ) -> None:
     """Show one entry: a given version, or the latest by SemVer precedence."""
-    from gitreg.registry import fetch_document, load_manifest, open_registry
+    from gitreg.registry import (
+        artifact_presence,
+        fetch_document,
+        load_manifest,
+        open_registry,
+    )
 
     repo = open_registry(Path.cwd())
     entry = fetch_document(load_manifest(repo, kind.value), name, version)
+    present = artifact_presence(repo, entry["artifacts"])
     if json_output:
         render.print_json(entry)
         return
-    render.entry_block(entry, workdir=None if repo.is_bare else repo.workdir)
+    render.entry_block(entry, present=present)
 
 
 def stats(json_output: JsonOption = False) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -80,7 +79,7 @@ def publish_text(result: PublishResult) -> None:
     typer.echo("\n".join(lines))
 
 
-def entry_block(entry: dict[str, Any], *, workdir: Path | None) -> None:
+def entry_block(entry: dict[str, Any], *, present: dict[str, bool] | None) -> None:
     """Print one entry, given as a plain dict in manifest form."""
     lines = [
         f"{entry['type'].title()}: {entry['name']} v{entry['version']}",
@@ -92,8 +91,8 @@ def entry_block(entry: dict[str, Any], *, workdir: Path | None) -> None:
     ]
     for artifact in entry["artifacts"]:
         state = ""
-        if workdir is not None:
-            state = " (exists)" if (workdir / artifact).is_file() else " (missing)"
+        if present is not None:
+            state = " (exists)" if present[artifact] else " (missing)"
         lines.append(f"  {artifact}{state}")
     if entry["type"] == "model":
         lines += ["", "Metrics:", *(_metric_lines(entry["metrics"]) or ["  (none)"])]
