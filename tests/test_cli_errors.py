@@ -86,10 +86,7 @@ def test_unexpected_error_exits_3(
     monkeypatch: pytest.MonkeyPatch,
     args: tuple[str, ...],
 ) -> None:
-    monkeypatch.setattr(Repository, "head_commit", _explode)
-    monkeypatch.setattr(Repository, "head_state", _explode)
-    monkeypatch.setattr(Repository, "is_shallow", property(_explode))
-    monkeypatch.setattr("gitreg.registry.parse", _explode)
+    monkeypatch.setattr(Repository, "discover", classmethod(_explode))
     result = cli(*args, cwd=registry)
     reports = list(crash_folder.iterdir())
     assert result.exit_code == 3
