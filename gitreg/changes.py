@@ -2,7 +2,7 @@
 
 ``init`` and ``signers`` write several files in one commit. The commit is built
 from HEAD's tree with only those paths changed, signed as the git configuration
-asks, and the branch moves with a compare-and-swap, so the user's other staged
+requests, and the branch moves with a compare-and-swap, so the user's other staged
 and unstaged changes are never touched.
 """
 

@@ -596,7 +596,7 @@ def _path_ids(tree: pygit2.Tree, paths: tuple[str, ...]) -> dict[str, str | None
     return found
 
 
-# Markers that start a signature inside a tag, as git's gpg-interface.c (2.39) knows them.
+# Markers that start a signature inside a tag, as listed in git's gpg-interface.c (2.39).
 _SIGNATURE_MARKERS = (
     b"-----BEGIN PGP SIGNATURE-----",
     b"-----BEGIN PGP MESSAGE-----",

@@ -15,7 +15,7 @@ first, and does work only where something registry-related changed:
 
 NOTE: the fast path proves a commit's change by its size, not its bytes. An edit
 that keeps the size, made together with a publish and undone before HEAD, passes
-it; an edit still present at HEAD is caught through the tag digest and located by
+it. An edit still present at HEAD is caught through the tag digest and located by
 bisection. ``--full-history`` takes the exact path for every commit (quadratic).
 
 Trust: each registry commit and its tag must be signed by a key that the trust
@@ -54,7 +54,7 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class _Added:
-    """Where an entry entered the history, and the digest it had there."""
+    """The commit that added an entry, and the entry's digest in that commit."""
 
     commit: str
     digest: str

@@ -24,7 +24,7 @@ from gitreg.trust import ALLOWED_SIGNERS_PATH, TRUST_DIR, parse_allowed_signers
 
 GITATTRIBUTES = ".gitattributes"
 # '-text' stops end-of-line conversion, so an artifact's bytes (and its sha256)
-# are the same in every clone, whatever core.autocrlf says.
+# are the same in every clone, whatever core.autocrlf is set to.
 ATTRIBUTE_LINES = ("models/** -text", "datasets/** -text", "data/** -text")
 _ATTRIBUTE_HEADER = "# gitreg: keep artifacts and manifests byte-exact in every clone"
 INIT_MESSAGE = "Initialize gitreg registry\n\nRegistry-Init: 1\n"
@@ -32,7 +32,7 @@ INIT_MESSAGE = "Initialize gitreg registry\n\nRegistry-Init: 1\n"
 
 @dataclass(frozen=True)
 class InitResult:
-    """What ``init`` created, changed and committed."""
+    """The files, key and commit that ``init`` created."""
 
     workdir: Path
     created_repository: bool
@@ -95,7 +95,7 @@ def _trust_files(repo: Repository, head: str | None, email: str) -> tuple[dict[s
     config = signing_config(repo)
     if config.format == "x509":
         raise UsageError(
-            "gpg.format is x509, but registry trust files hold SSH or OpenPGP keys only",
+            "gpg.format is x509, but registry trust files contain SSH or OpenPGP keys only",
             hint="sign with an SSH key (pass --generate-key) or with OpenPGP",
         )
     if config.format == "ssh":

@@ -118,7 +118,7 @@ def add_openpgp_signer(repo: Repository, *, key: str, sign: bool | None = None) 
     keys = signing.openpgp_fingerprints(armored, program=program)
     if len(keys) != 1:
         raise UsageError(
-            f"'{key}' holds {len(keys)} OpenPGP keys",
+            f"'{key}' contains {len(keys)} OpenPGP keys, expected one",
             hint="pass exactly one public key",
         )
     fingerprint, uid = keys[0]

@@ -190,11 +190,21 @@ def openpgp_fingerprints(armored: bytes, *, program: str = "gpg") -> list[tuple[
     Raises:
         SigningError: gpg is missing or cannot read the data.
     """
-    output = _run(
-        [program, "--batch", "--with-colons", "--import-options", "show-only", "--import"],
-        armored,
-        "key data",
-    )
+    command = [program, "--batch", "--with-colons", "--import-options", "show-only", "--import"]
+    try:
+        output = subprocess.run(
+            command, input=armored, capture_output=True, timeout=_TIMEOUT_SECONDS, check=False
+        )
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        raise SigningError(
+            f"could not run '{program}' to read OpenPGP keys: {exc}",
+            hint="install gnupg or point gpg.program at it",
+        ) from None
+    if output.returncode != 0:
+        raise SigningError(
+            f"{program} could not read the OpenPGP key data: {_last_line(output.stderr)}",
+            hint="pass an ASCII-armored public key, as 'gpg --armor --export KEYID' writes it",
+        )
     keys: list[tuple[str, str]] = []
     expect_fingerprint = False
     for line in output.stdout.decode("utf-8", "replace").splitlines():

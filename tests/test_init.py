@@ -198,3 +198,15 @@ def test_init_does_not_trust_newcomer(
     assert result.exit_code == 0, result.stderr
     assert "ask a trusted signer" in result.stdout
     assert (repo / ".gitreg" / "allowed_signers").read_bytes() == signers
+
+
+def test_signers_add_garbage_openpgp_file(cli: Any, repo: Path, ssh_key: Path) -> None:
+    configure_ssh_signing(repo, ssh_key)
+    cli("init", cwd=repo)
+    garbage = repo.parent / "garbage.asc"
+    garbage.write_text("not a key")
+    before = snapshot(repo)
+    result = cli("signers", "add", "--openpgp-key", str(garbage), cwd=repo)
+    assert result.exit_code == 1
+    assert "could not read the OpenPGP key data" in result.stderr
+    assert snapshot(repo) == before
