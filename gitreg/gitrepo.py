@@ -6,6 +6,7 @@ The rest of the package sees plain values (hex ids, bytes, strings) and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -545,19 +546,38 @@ class Repository:
         target = self.workdir / path
         target.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(target, data)
-        index = self._repo.index
-        index.read()
-        index.add(path)
-        index.write()
+        with self._index_update(path) as index:
+            index.add(path)
 
     def remove_worktree_file(self, path: str) -> None:
         """Delete a work-tree file, if present, and remove exactly that path from the index."""
         (self.workdir / path).unlink(missing_ok=True)
+        with self._index_update(path) as index:
+            if path in index:
+                index.remove(path)
+
+    @contextlib.contextmanager
+    def _index_update(self, path: str) -> Iterator[pygit2.Index]:
+        """Read the index, let the block change it, and write it back.
+
+        Raises:
+            GitError: git's ``index.lock`` is held, or the index cannot be written.
+        """
         index = self._repo.index
-        index.read()
-        if path in index:
-            index.remove(path)
-        index.write()
+        try:
+            index.read()
+            yield index
+            index.write()
+        except pygit2.GitError as exc:
+            raise GitError(
+                f"could not update the git index for {path}: {exc}",
+                hint="another git process may be running; if none is, "
+                f"delete {self.git_dir / 'index.lock'}",
+            ) from exc
+
+    def index_is_locked(self) -> bool:
+        """Return whether a git process (running, or dead without cleanup) holds index.lock."""
+        return (self.git_dir / "index.lock").exists()
 
     def restore_path(self, path: str, blob_id: str | None) -> None:
         """Make the work tree and the index hold ``blob_id`` at ``path``, or drop the path."""

@@ -87,7 +87,7 @@ class Journal:
 
 @dataclass(frozen=True)
 class RepairResult:
-    """What ``repair`` found and did."""
+    """The outcome of ``repair``: the journal it settled and the files it touched."""
 
     journal: Journal
     completed: bool
@@ -144,6 +144,11 @@ def apply(
     something ``repair`` can finish or undo. Any failure, Ctrl-C included, is undone
     at once before it propagates. The caller holds the writer lock.
     """
+    if repo.index_is_locked():
+        raise GitError(
+            f"{repo.git_dir / 'index.lock'} exists, so the index cannot be updated",
+            hint="another git process may be running; if none is, delete that file",
+        )
     write_journal(repo.git_dir, record)
     try:
         for path, data in sorted(contents.items()):
@@ -153,16 +158,24 @@ def apply(
                 repo.write_worktree_file(path, data)
         move_refs()
     except BaseException:
-        repair(repo)
+        _undo(repo)
         raise
     clear_journal(repo.git_dir)
+
+
+def _undo(repo: Repository) -> None:
+    """Repair at once after a failed write, keeping the original error in front."""
+    try:
+        repair(repo)
+    except Exception as exc:  # noqa: BLE001 - the caller re-raises the first error
+        logger.warning("could not undo the failed write (%s); run 'gitreg repair'", exc)
 
 
 def interrupted_publish(repo: Repository) -> Journal | None:
     """Return the journal of a publish that died before finishing, for read commands.
 
-    A journal also exists while a live publish runs; that one is told apart by
-    its writer lock, which a dead process no longer holds.
+    A journal also exists while a live publish runs. The writer lock separates
+    the two cases, because a dead process no longer holds it.
     """
     if read_journal(repo.git_dir) is None:
         return None
@@ -172,7 +185,7 @@ def interrupted_publish(repo: Repository) -> Journal | None:
     except LockTimeoutError:
         return None
     except GitError:
-        # A read-only git directory cannot be locked; report what the file says.
+        # A read-only git directory cannot be locked, so trust the journal file alone.
         return read_journal(repo.git_dir)
 
 
@@ -206,8 +219,8 @@ def _remove_stale_locks(repo: Repository, journal: Journal) -> tuple[str, ...]:
 
     The writer lock proves that the journal's writer is gone, and a lock file
     older than the journal was not made by it, so only newer ones are removed.
-    NOTE: a plain git command that locked the same file after the crash, and is
-    still running, would lose its lock; git then fails its own rename safely.
+    NOTE: a plain git command that took the same lock after the crash and still
+    runs would lose its lock. Its own rename of the lock file then fails safely.
     """
     since = journal_path(repo.git_dir).stat().st_mtime
     names = ["index.lock", f"{journal.branch}.lock"]

@@ -2,8 +2,8 @@
 
 The lock is ``gitreg.lock`` in the git directory, held with ``flock(2)``. The
 kernel drops a ``flock`` when its process exits, however it exits, so a lock left
-by a killed process is free to the next writer: there is no stale-lock guess
-based on process ids, and no race where two waiters both remove a stale file.
+by a killed process is free to the next writer. No stale-lock guess based on
+process ids is needed, and two waiters can never both remove a stale file.
 
 The holder deletes the file before it lets go, so no lock file is left behind. A
 waiter may by then have opened the old file and win the ``flock`` on a deleted

@@ -9,6 +9,10 @@ from typing import Any
 
 import pytest
 
+from gitreg import journal
+from gitreg.errors import GitError
+from gitreg.gitrepo import Repository
+from tests.conftest import snapshot
 from tests.crashkit import (
     MANIFEST,
     fork_gitreg,
@@ -143,12 +147,13 @@ def test_repair_removes_stale_index_lock(published: Path, cli: Any) -> None:
 
 
 def test_repair_keeps_older_lock(published: Path, cli: Any) -> None:
+    _die(published, "journal:write_journal:after")
     lock = published / ".git" / "index.lock"
     lock.write_bytes(b"")
     old = time.time() - 60
     os.utime(lock, (old, old))
-    _die(published, "journal:write_journal:after")
-    cli("repair", cwd=published)
+    result = cli("repair", cwd=published)
+    assert result.exit_code == 0, result.stderr
     assert lock.exists()
 
 
@@ -186,3 +191,96 @@ def test_fsck_clean_after_repairs(published: Path, cli: Any) -> None:
         _die(published, point, f"{major}.0.0")
         cli("repair", cwd=published)
     assert fsck_problems(published) == ""
+
+
+def test_held_index_lock_rejected(published: Path, cli: Any) -> None:
+    lock = published / ".git" / "index.lock"
+    lock.write_bytes(b"")
+    before = snapshot(published)
+    result = cli(*PUBLISH, "2.0.0", cwd=published)
+    assert result.exit_code == 1
+    assert "index.lock exists" in result.stderr
+    assert snapshot(published) == before
+    assert not registry_state(published).journal
+
+
+def test_index_failure_undone(published: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Repository.write_worktree_file
+    calls: list[str] = []
+
+    def racing_git(self: Repository, path: str, data: bytes) -> None:
+        # Another git process takes the index lock between the journal and the index write.
+        if not calls:
+            (self.git_dir / "index.lock").write_bytes(b"")
+        calls.append(path)
+        original(self, path, data)
+
+    monkeypatch.setattr(Repository, "write_worktree_file", racing_git)
+    result = cli(*PUBLISH, "2.0.0", cwd=published)
+    state = registry_state(published)
+    assert result.exit_code == 1
+    assert "could not update the git index" in result.stderr
+    assert state.consistent, state
+    assert state.head_versions == {"1.0.0"}
+
+
+def test_failed_undo_keeps_first_error(
+    published: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real_repair = journal.repair
+
+    def repair_once(repo: Repository) -> Any:
+        calls.append(1)
+        if len(calls) > 1:
+            raise GitError("the disk went away")
+        return real_repair(repo)
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        raise GitError("branch main moved during the publish")
+
+    monkeypatch.setattr(journal, "repair", repair_once)
+    monkeypatch.setattr(Repository, "advance_branch_and_tag", refused)
+    result = cli(*PUBLISH, "2.0.0", cwd=published)
+    assert result.exit_code == 1
+    assert "branch main moved" in result.stderr
+    assert "could not undo the failed write (the disk went away)" in result.stderr
+    assert registry_state(published).journal
+
+
+def test_read_only_journal_reported(
+    published: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _die(published, "Repository:advance_branch_and_tag:before")
+    real_open = os.open
+
+    def read_only(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("gitreg.lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    result = cli("list", "--type", "model", cwd=published)
+    assert result.exit_code == 0
+    assert "gitreg repair" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("point", "files_after"),
+    [
+        ("Repository:advance_branch:before", False),
+        ("Repository:advance_branch:after", True),
+    ],
+)
+def test_interrupted_init_settled(repo: Path, cli: Any, point: str, files_after: bool) -> None:
+    (repo / "README").write_text("registry\n", encoding="utf-8")
+    git_output(repo, "add", "README")
+    git_output(repo, "commit", "-qm", "Start")
+    code = wait_exit_code(fork_gitreg(repo, "init", "--no-sign", die_at=point))
+    assert code == 137
+    listing = cli("list", "--type", "model", cwd=repo)
+    result = cli("repair", cwd=repo)
+    assert "was interrupted" in listing.stderr
+    assert result.exit_code == 0
+    assert (repo / MANIFEST).exists() == files_after
+    assert git_output(repo, "status", "--porcelain") == ""

@@ -1,4 +1,4 @@
-"""Unusual repositories and hostile input: each gets an exact answer and changes nothing."""
+"""Unusual repositories and hostile input: each gets an exact outcome and changes nothing."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ PUBLISH = ("model-publish", "--path", "model.bin", "--version")
 
 @pytest.fixture
 def committed(repo: Path) -> Path:
-    """A repository with one commit that holds the artifact ``model.bin``."""
+    """A repository with one commit that contains the artifact ``model.bin``."""
     (repo / "model.bin").write_bytes(b"weights")
     (repo / ".gitattributes").write_text("*.bin -text\n", encoding="utf-8")
     git(repo, "add", ".")

@@ -111,8 +111,8 @@ def _crash_report(exc: BaseException) -> Path:
     return report
 
 
-# typer 0.29 ships its own copy of click, and raises that copy's exceptions, which are
-# not subclasses of click's; usage errors of both kinds must reach exc.show().
+# typer 0.29 ships its own copy of click and raises that copy's exceptions, which
+# are not subclasses of click's. Usage errors of both kinds must reach exc.show().
 _CLICK_ERRORS: tuple[type[Any], ...] = tuple(
     {click.ClickException}
     | {cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"}
