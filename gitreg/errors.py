@@ -13,6 +13,8 @@ exit codes in one place:
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class GitregError(Exception):
     """Base class of every error gitreg reports to a user."""
@@ -25,9 +27,18 @@ class GitregError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        if self.hint:
-            return f"{self.message} ({self.hint})"
-        return self.message
+        text = f"{self.message} ({self.hint})" if self.hint else self.message
+        return _escape_controls(text)
+
+
+def _escape_controls(text: str) -> str:
+    """Escape control characters, so that a value such as a name with a newline in it
+    cannot split the one-line message."""
+    if all(unicodedata.category(char) != "Cc" for char in text):
+        return text
+    return "".join(
+        repr(char)[1:-1] if unicodedata.category(char) == "Cc" else char for char in text
+    )
 
 
 class UsageError(GitregError):

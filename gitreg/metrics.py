@@ -41,25 +41,29 @@ def read_metrics(path: Path) -> dict[str, MetricValue]:
             hint='write it as {"rmse": 0.12, "r2": 0.89}',
         )
     for name, value in document.items():
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            line, column = jsonread.locate(text, (name,)) or (1, 1)
-            raise UsageError(
-                f"{path}:{line}:{column}: metric '{name}' must be a finite number, "
-                f"not {_describe(value)}",
-                hint="metrics are a flat object of numbers; move other data into --notes",
-            )
-        if isinstance(value, int) and abs(value) > jsonread.MAX_JSON_INTEGER:
-            line, column = jsonread.locate(text, (name,)) or (1, 1)
-            raise UsageError(
-                f"{path}:{line}:{column}: metric '{name}' is an integer beyond 2**53 - 1, "
-                "which JSON readers cannot hold exactly",
-                hint=f"write it as a float, such as {float(value):.6e}",
-            )
+        _check_value(name, value, text, path)
     return document
+
+
+def _check_value(name: str, value: object, text: str, path: Path) -> None:
+    # Integers are checked before math.isfinite, which overflows on huge ones.
+    if isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) <= jsonread.MAX_JSON_INTEGER:
+            return
+        line, column = jsonread.locate(text, (name,)) or (1, 1)
+        raise UsageError(
+            f"{path}:{line}:{column}: metric '{name}' is an integer beyond 2**53 - 1, "
+            "which JSON readers cannot hold exactly",
+            hint=f"write it as a float, such as {float(value):.6e}",
+        )
+    if isinstance(value, float) and math.isfinite(value):
+        return
+    line, column = jsonread.locate(text, (name,)) or (1, 1)
+    raise UsageError(
+        f"{path}:{line}:{column}: metric '{name}' must be a finite number, "
+        f"not {_describe(value)}",
+        hint="metrics are a flat object of numbers; move other data into --notes",
+    )
 
 
 def _describe(value: object) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,8 +88,11 @@ class CliResult:
     stderr: str
 
 
+Cli = Callable[..., CliResult]
+
+
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str]) -> object:
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
     """Run ``gitreg`` in-process from a directory and capture what it printed."""
 
     def invoke(*args: str, cwd: Path) -> CliResult:
