@@ -136,6 +136,13 @@ class ModelEntry(Entry):
     client: Client
     notes: Notes
 
+    @field_validator("metrics")
+    @classmethod
+    def _sorted_metrics(cls, value: dict[str, int | float]) -> dict[str, int | float]:
+        # Canonical form: metric names sorted, so the order in the metrics file
+        # never changes the manifest bytes.
+        return dict(sorted(value.items()))
+
 
 class DatasetEntry(Entry):
     """One registered version of a dataset."""

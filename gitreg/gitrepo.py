@@ -135,7 +135,7 @@ class Repository:
         if self._repo.workdir is None:
             raise GitError(
                 f"'{self.git_dir}' is a bare repository",
-                hint="publish from a clone with a work tree",
+                hint="run gitreg in a clone that has a work tree",
             )
         return Path(self._repo.workdir)
 

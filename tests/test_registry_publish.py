@@ -97,7 +97,7 @@ def test_publish_text_output(cli: Cli, repo: Path) -> None:
     assert lines[0] == "Publishing model: model v1.0.0"
     assert lines[1] == "Artifact: model.bin"
     assert lines[2] == "✓ Model published successfully"
-    assert lines[-2:] == ["  rmse: 0.12", "  r2: 0.89"]
+    assert lines[-2:] == ["  r2: 0.89", "  rmse: 0.12"]
 
 
 def test_register_text_output(cli: Cli, repo: Path) -> None:
