@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import orjson
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictFloat,
@@ -30,19 +31,30 @@ from gitreg.names import CLIENT_PATTERN, name_problem
 from gitreg.versions import precedence_key
 
 UUID4_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$"
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$"
 SHA256_PATTERN = r"^[0-9a-f]{64}$"
 # A repository-relative POSIX path: no leading '/', no backslash, no empty, '.' or '..' part.
 ARTIFACT_FORBIDDEN_PATTERN = r"(^/|\\|//|(^|/)\.\.?(/|$)|/$)"
 
-_ARTIFACT_FORBIDDEN = re.compile(ARTIFACT_FORBIDDEN_PATTERN)
+# The JSON Schema reads '$' as ECMA 262 does (only at the very end), so Python's
+# '$', which also matches before a final newline, becomes '\Z' here.
+_ARTIFACT_FORBIDDEN = re.compile(ARTIFACT_FORBIDDEN_PATTERN.replace("$", r"\Z"))
+
+
+def _integral_float_to_int(value: Any) -> Any:
+    """Accept 50.0 where an integer is due, as JSON Schema's "integer" type does."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 
 MetricValue = Annotated[StrictInt | StrictFloat, Field(allow_inf_nan=False)]
 Sha256 = Annotated[StrictStr, Field(pattern=SHA256_PATTERN)]
 Timestamp = Annotated[StrictStr, Field(pattern=TIMESTAMP_PATTERN)]
 EntryId = Annotated[StrictStr, Field(pattern=UUID4_PATTERN)]
 Artifacts = Annotated[tuple[StrictStr, ...], Field(min_length=1)]
-Cleanliness = Annotated[StrictInt, Field(ge=0, le=100)] | None
+Integer = Annotated[StrictInt, BeforeValidator(_integral_float_to_int)]
+Cleanliness = Annotated[Integer, Field(ge=0, le=100)] | None
 ReleaseTag = Annotated[StrictStr, Field(min_length=1, max_length=255)] | None
 Client = Annotated[StrictStr, Field(pattern=CLIENT_PATTERN)] | None
 Notes = Annotated[StrictStr, Field(max_length=10_000)] | None
@@ -153,7 +165,7 @@ class DatasetEntry(Entry):
     type: Literal["dataset"] = "dataset"
     created_at: Timestamp
     sha256: Sha256
-    row_count: Annotated[StrictInt, Field(ge=0)]
+    row_count: Annotated[Integer, Field(ge=0)]
     schema_hash: Sha256 | None
     artifacts: Artifacts
     cleanliness_score: Cleanliness

@@ -418,11 +418,19 @@ def parse(data: bytes, *, kind: Kind, source: str) -> Manifest:
             f"{source}: manifest exceeds 10 MB ({len(data):,} bytes)",
             hint="archive old entries into another file or split the registry by client",
         )
+    # A UTF-8 byte order mark is allowed (editors add one), but orjson rejects it.
+    data = data.removeprefix(b"\xef\xbb\xbf")
     try:
         document = orjson.loads(data)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as exc:
         # orjson reports byte offsets only; the strict reader gives line and column.
-        document = jsonread.loads(jsonread.decode(data, source=source), source=source)
+        jsonread.loads(jsonread.decode(data, source=source), source=source)
+        # Valid JSON that orjson still rejects: a lone surrogate such as "\ud800"
+        # (not encodable as UTF-8) or nesting deeper than orjson's limit.
+        raise ManifestError(
+            f"{source}: unsupported JSON: {exc}",
+            hint="remove unpaired surrogate escapes and deep nesting from the file",
+        ) from None
     manifest = _build(document, kind=kind, data=data, source=source)
     canonical = serialize(manifest) == data
     if not canonical:
@@ -495,11 +503,34 @@ def load_schema(kind: Kind) -> dict[str, Any]:
     return schema
 
 
-def schema_problems(document: Any, *, kind: Kind) -> list[tuple[tuple[Any, ...], str]]:
-    """Return ``(json_path, message)`` for each place ``document`` breaks the schema."""
+@cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    # JSON Schema patterns are ECMA 262 regular expressions: '$' matches only at the
+    # very end and '\d' only ASCII digits. Python's '$' also matches before a final
+    # newline, so it becomes '\Z'. The schemas use '$' only as an anchor.
+    return re.compile(pattern.replace("$", r"\Z"), re.ASCII)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
     import jsonschema
 
-    validator = jsonschema.Draft7Validator(load_schema(kind))
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _validator_class() -> Any:
+    import jsonschema
+
+    # types-jsonschema leaves extend() unannotated.
+    return jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft7Validator, {"pattern": _ecma_pattern}
+    )
+
+
+def schema_problems(document: Any, *, kind: Kind) -> list[tuple[tuple[Any, ...], str]]:
+    """Return ``(json_path, message)`` for each place ``document`` breaks the schema."""
+    validator = _validator_class()(load_schema(kind))
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.path))):
         problems.append((tuple(error.absolute_path), error.message))

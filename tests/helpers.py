@@ -27,7 +27,7 @@ def commit(repo: Path, files: dict[str, bytes | str], message: str = "Add files"
     for relative, data in files.items():
         write(repo, relative, data)
     git(repo, "add", "--", *files)
-    git(repo, "commit", "-q", "-m", message)
+    git(repo, "-c", "commit.gpgsign=false", "commit", "-q", "-m", message)
     return git(repo, "rev-parse", "HEAD").strip()
 
 
