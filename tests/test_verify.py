@@ -11,7 +11,7 @@ import pytest
 from gitreg.gitrepo import Repository
 from gitreg.verify import verify_current
 from tests.conftest import Cli, git
-from tests.helpers import DATASETS, MODELS, commit, publish_model, register_dataset, write
+from tests.helpers import DATASETS, MODELS, commit, publish_model, register_dataset
 
 
 @pytest.fixture
