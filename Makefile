@@ -27,4 +27,4 @@ typecheck: venv
 
 # The gate CI runs: lint, strict typing, then the tests with branch coverage.
 test: lint typecheck
-	$(BIN)/python -m pytest --cov=gitreg --cov-branch
+	$(BIN)/python -m pytest --cov=gitreg --cov-branch --cov-fail-under=95
