@@ -260,16 +260,6 @@ class Repository:
             if ref.startswith(full):
                 yield ref[len("refs/tags/") :]
 
-    def tag_message(self, tag_name: str) -> str | None:
-        """Return the message of an annotated tag, or None for a lightweight tag."""
-        ref = self._repo.references.get(f"refs/tags/{tag_name}")
-        if ref is None:
-            return None
-        target = self._repo[ref.target]
-        if not isinstance(target, pygit2.Tag):
-            return None
-        return str(target.message)
-
     def blob_size(self, blob_id: str) -> int:
         """Return a blob's size; for loose objects only the header is inflated."""
         return int(self._repo.odb.read_header(pygit2.Oid(hex=blob_id))[1])

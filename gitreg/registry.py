@@ -209,9 +209,10 @@ def read_head_manifest(
     return parse(data, kind=kind, source=source)
 
 
-def _check_worktree(repo: Repository, kind: Kind) -> None:
+def _check_worktree(repo: Repository, kind: Kind, commit: str | None) -> None:
     """Reject a publish over uncommitted manifest edits, naming the syntax error if any."""
     path = MANIFEST_PATHS[kind]
+    _check_manifest_folders(repo, path, commit)
     if repo.path_is_dirty(path):
         file = repo.workdir / path
         if file.is_file():
@@ -221,6 +222,22 @@ def _check_worktree(repo: Repository, kind: Kind) -> None:
             f"{path} has uncommitted changes",
             hint=f"commit them or restore the file with 'git restore --staged --worktree {path}'",
         )
+
+
+def _check_manifest_folders(repo: Repository, path: str, commit: str | None) -> None:
+    """Reject a file or symlink where a folder of the manifest path must be, in HEAD or
+    on disk: committing over it would delete the user's file, and writing through a
+    symlink could leave the repository."""
+    parts = path.split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        on_disk = repo.workdir / folder
+        in_head = repo.blob_id_at(commit, folder) is not None
+        if in_head or on_disk.is_symlink() or (on_disk.exists() and not on_disk.is_dir()):
+            raise RejectedError(
+                f"'{folder}' is a file or symlink, but {path} needs it to be a folder",
+                hint=f"rename or remove '{folder}' and commit that first",
+            )
 
 
 def commit_message(entry: Entry, *, verb: str) -> str:
@@ -283,7 +300,7 @@ def _commit_entry(
     stamp = int(time.time()) if epoch is None else epoch
     identity = repo.identity(time=stamp)
     created_at = utc_timestamp(stamp)
-    _check_worktree(repo, request.kind)
+    _check_worktree(repo, request.kind, head.commit)
     cache = ManifestCache(repo.git_dir)
     manifest = read_head_manifest(repo, head.commit, request.kind, created_at, cache=cache)
     entry = _build_entry(request, prepared, created_at)

@@ -105,7 +105,7 @@ def test_empty_csv_no_hash(tmp_path: Path) -> None:
 
 
 def test_csv_header_not_utf8(tmp_path: Path) -> None:
-    with pytest.raises(RejectedError, match="header row of 'l.csv' is not UTF-8"):
+    with pytest.raises(RejectedError, match=r"header row of 'l\.csv' is not UTF-8"):
         inspect(write(tmp_path, "l.csv", b"caf\xe9\n"), "l.csv")
 
 

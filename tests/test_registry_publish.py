@@ -460,3 +460,28 @@ def test_publish_api_pins_time(repo: Path) -> None:
     result = publish(request, cwd=repo, epoch=1_700_000_000)
     assert result.entry.created_at == "2023-11-14T22:13:20Z"
     assert git(repo, "log", "-1", "--format=%ct").strip() == "1700000000"
+
+
+@pytest.mark.parametrize("committed", [True, False])
+def test_file_where_folder_needed(cli: Cli, repo: Path, committed: bool) -> None:
+    commit(repo, {"model.bin": b"weights", "datasets": "a file"})
+    if committed:
+        commit(repo, {"models": "a file named models"})
+    else:
+        write(repo, "models", "untracked file named models")
+    message = _rejected(
+        cli, repo, "model-publish", "--path", "model.bin", "--version", "1.0.0", code=1
+    )
+    assert f"'models' is a file or symlink, but {MODELS} needs it to be a folder" in message
+
+
+def test_symlinked_folder_rejected(cli: Cli, repo: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "registry").mkdir(parents=True)
+    commit(repo, {"model.bin": b"weights"})
+    (repo / "models").symlink_to(outside)
+    message = _rejected(
+        cli, repo, "model-publish", "--path", "model.bin", "--version", "1.0.0", code=1
+    )
+    assert "'models' is a file or symlink" in message
+    assert list((outside / "registry").iterdir()) == []
