@@ -127,10 +127,6 @@ class Entry(BaseModel):
         """Return the SHA-256 of the entry's compact canonical JSON."""
         return hashlib.sha256(orjson.dumps(self.to_json_dict())).hexdigest()
 
-    def identity(self) -> tuple[str, str, tuple[Any, ...]]:
-        """Return ``(type, name, precedence)``: two entries with equal identity collide."""
-        return (self.kind, self.name, precedence_key(self.version))
-
 
 class ModelEntry(Entry):
     """One published version of a model."""

@@ -388,8 +388,6 @@ def _validation_error(error: ValidationError, text: str, source: str) -> Manifes
 
 
 def locate_safe(text: str, path: tuple[Any, ...]) -> tuple[int, int] | None:
-    if not all(isinstance(part, str | int) for part in path):
-        return None
     return jsonread.locate(text, path)
 
 

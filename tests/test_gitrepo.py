@@ -57,3 +57,45 @@ def test_unborn_head(repo: Path) -> None:
 
 def test_discover_from_subfolder(opened: Repository, repo: Path) -> None:
     assert Repository.discover(repo / "folder").workdir == repo
+
+
+def _advance(opened: Repository, tag_name: str) -> None:
+    head = opened.head_state()
+    opened.advance_branch_and_tag(
+        branch=head.branch,
+        expected=head.commit,
+        commit=str(head.commit),
+        tag_name=tag_name,
+        tag_object=str(head.commit),
+        reflog_message="test",
+    )
+
+
+def test_advance_rejects_existing_tag(opened: Repository) -> None:
+    with pytest.raises(GitError, match="tag 'light' already exists"):
+        _advance(opened, "light")
+
+
+def test_advance_reports_held_lock(opened: Repository, repo: Path) -> None:
+    (repo / ".git/refs/heads/main.lock").write_text("")
+    with pytest.raises(GitError, match="could not update refs/heads/main and tag 'new'"):
+        _advance(opened, "new")
+    assert opened.tag_target("new") is None
+
+
+def test_advance_branch_moved(opened: Repository) -> None:
+    head = opened.head_state()
+    with pytest.raises(GitError, match="moved while gitreg was committing"):
+        opened.advance_branch(
+            branch=head.branch, expected=None, commit=str(head.commit), reflog_message="t"
+        )
+
+
+def test_advance_branch_held_lock(opened: Repository, repo: Path) -> None:
+    head = opened.head_state()
+    (repo / ".git/refs/heads/main.lock").write_text("")
+    with pytest.raises(GitError, match="could not update refs/heads/main"):
+        opened.advance_branch(
+            branch=head.branch, expected=head.commit, commit=str(head.commit),
+            reflog_message="t",
+        )

@@ -32,7 +32,11 @@ def _verify(cli: Cli, repo: Path, *args: str) -> tuple[int, list[str]]:
 def test_clean_registry_passes(cli: Cli, registry: Path) -> None:
     code, lines = _verify(cli, registry)
     assert code == 0
-    assert lines[:3] == ["Verifying registry integrity...", "Models checked: 2", "Datasets checked: 1"]
+    assert lines[:3] == [
+        "Verifying registry integrity...",
+        "Models checked: 2",
+        "Datasets checked: 1",
+    ]
     assert lines[-1] == "✓ All integrity checks passed"
 
 
@@ -182,3 +186,14 @@ def test_bare_repository_rejected(cli: Cli, registry: Path, tmp_path: Path) -> N
     result = cli("verify", cwd=bare)
     assert result.exit_code == 1
     assert "is a bare repository" in result.stderr
+
+
+def test_progress_on_terminal(
+    cli: Cli, registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, lines = _verify(cli, registry)
+    assert code == 0
+    assert lines[-1] == "✓ All integrity checks passed"
