@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from gitreg.cli import read
+from gitreg import registry
 from tests.conftest import Cli
 from tests.helpers import publish_model
 
@@ -40,7 +40,7 @@ def test_unexpected_error_reported(
     def broken(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(read, "load_manifest", broken)
+    monkeypatch.setattr(registry, "load_manifest", broken)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     import tempfile
 
@@ -58,7 +58,7 @@ def test_abort_exits_one(cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch) 
     def aborted(*_args: object) -> None:
         raise typer.Abort
 
-    monkeypatch.setattr(read, "load_manifest", aborted)
+    monkeypatch.setattr(registry, "load_manifest", aborted)
     result = cli("stats", cwd=repo)
     assert result.exit_code == 1
     assert result.stderr == "Aborted.\n"
@@ -68,7 +68,7 @@ def test_interrupt_exits_130(cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPat
     def interrupted(*_args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(read, "load_manifest", interrupted)
+    monkeypatch.setattr(registry, "load_manifest", interrupted)
     result = cli("stats", cwd=repo)
     assert result.exit_code == 130
 
