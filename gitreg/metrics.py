@@ -54,7 +54,7 @@ def _check_value(name: str, value: object, text: str, path: Path) -> None:
         raise UsageError(
             f"{path}:{line}:{column}: metric '{name}' is an integer beyond 2**53 - 1, "
             "which JSON readers cannot hold exactly",
-            hint=f"write it as a float, such as {float(value):.6e}",
+            hint="write it as a float with an exponent, such as 1.5e+30",
         )
     if isinstance(value, float) and math.isfinite(value):
         return

@@ -17,7 +17,7 @@ from tests.helpers import publish_model
 def test_repo_option_not_directory(cli: Cli, tmp_path: Path) -> None:
     result = cli("-C", str(tmp_path / "nowhere"), "stats", cwd=tmp_path)
     assert result.exit_code == 2
-    assert "'--repo'" in result.stderr
+    assert "--repo" in result.stderr
     assert "is not a directory" in result.stderr
 
 
