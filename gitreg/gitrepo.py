@@ -69,6 +69,8 @@ class TagRecord:
     message: str
     tagger_time: int | None
     signed: SignedObject | None
+    # The name in the tag object's own header, which a copied tag object keeps.
+    object_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,7 @@ class Repository:
             message=message.decode("utf-8", "replace"),
             tagger_time=None if tagger is None else int(tagger.time),
             signed=signed,
+            object_name=str(target.name),
         )
 
     # Writing objects -----------------------------------------------------------

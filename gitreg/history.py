@@ -430,6 +430,11 @@ class HistoryWalk:
                 "entry digest"
             )
             return
+        if tag.object_name != name:
+            self.tag_history.failures.append(
+                f"tag {name} points at a tag object named '{tag.object_name}' "
+                "(a tag object was copied to another name)"
+            )
         digests = _DIGEST_TRAILER.findall(tag.message)
         if digests != [added.digest]:
             self.tag_history.failures.append(

@@ -536,3 +536,11 @@ def test_progress_bar_counts_commits(capsys: pytest.CaptureFixture[str]) -> None
         on_hash(10)
         on_history(3, 3)
     assert capsys.readouterr().out == ""
+
+
+def test_copied_tag_object_fails(cli: Any, registry: Path) -> None:
+    other = git(registry, "rev-parse", "model/model@v1.1.0").strip()
+    git(registry, "update-ref", "refs/tags/model/model@v1.0.0", other)
+    _, report = _verify(cli, registry, "--no-hash")
+    failures = _failures(report, "tag-history")
+    assert any("tag object named 'model/model@v1.1.0'" in f for f in failures)
