@@ -177,6 +177,29 @@ class Repository:
             return None
         return str(self._repo.head.target)
 
+    def resolve_or_head(self, revision: str | None) -> str | None:
+        """Return the commit ``revision`` names, or HEAD's commit when it is None.
+
+        HEAD is read again on every call, so a branch switch is followed. The result
+        is None only for HEAD on an unborn branch.
+
+        Raises:
+            GitError: ``revision`` does not exist or is not a commit.
+        """
+        if revision is None:
+            return self.head_commit()
+        return self.resolve(revision)
+
+    def reference_name(self, revision: str) -> str | None:
+        """Return the full reference name ``revision`` abbreviates, such as ``refs/heads/main``.
+
+        Returns None when ``revision`` is not a reference, such as a commit id.
+        """
+        try:
+            return str(self._repo.lookup_reference_dwim(revision).name)
+        except (KeyError, pygit2.InvalidSpecError):
+            return None
+
     # Configuration ------------------------------------------------------------
 
     def config_value(self, key: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,9 @@ class PublishRequest:
     cleanliness: int | None = None
     release: str | None = None
     notes: str | None = None
+    # Metric values already read and validated by the caller, such as the HTTP API;
+    # used only when ``metrics_path`` is None.
+    metrics: Mapping[str, MetricValue] | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,8 @@ def _prepare(request: PublishRequest, repo: Repository, cwd: Path) -> _Prepared:
     metrics: dict[str, MetricValue] = {}
     if request.metrics_path is not None:
         metrics = read_metrics(cwd / request.metrics_path)
+    elif request.metrics is not None:
+        metrics = dict(request.metrics)
     absolute = paths.check_regular_file(relative, workdir=repo.workdir)
     rows = 0
     schema_hash = None
@@ -482,14 +488,24 @@ def filter_documents(
     ]
 
 
-def fetch(manifest: Manifest, name: str, version: str | None = None) -> Entry:
+def fetch(
+    manifest: Manifest,
+    name: str,
+    version: str | None = None,
+    *,
+    where: Callable[[Entry], bool] | None = None,
+) -> Entry:
     """Return one version of ``name``, or the one with the highest precedence.
+
+    Only entries for which ``where`` returns True are considered; a hidden entry
+    raises the same error as a missing one, so callers can scope reads by client
+    without revealing which names exist.
 
     Raises:
         RejectedError: no such entry.
         UsageError: ``version`` is not SemVer.
     """
-    return manifest.entries[_fetch_position(manifest, name, version)]
+    return manifest.entries[_fetch_position(manifest, name, version, where=where)]
 
 
 def fetch_document(manifest: Manifest, name: str, version: str | None = None) -> dict[str, Any]:
@@ -502,17 +518,25 @@ def fetch_document(manifest: Manifest, name: str, version: str | None = None) ->
     return manifest.entry_list.document(_fetch_position(manifest, name, version))
 
 
-def _fetch_position(manifest: Manifest, name: str, version: str | None) -> int:
+def _fetch_position(
+    manifest: Manifest,
+    name: str,
+    version: str | None,
+    *,
+    where: Callable[[Entry], bool] | None = None,
+) -> int:
     if version is not None:
         parse_version(version)
         found = manifest.position(name, version)
-        if found is None:
+        if found is None or (where is not None and not where(manifest.entries[found])):
             raise RejectedError(
                 f"{manifest.kind} '{name}' version {version} not found",
                 hint=f"list versions with 'gitreg list --type {manifest.kind}'",
             )
         return found
-    positions = manifest.positions_of(name)
+    positions: Sequence[int] = manifest.positions_of(name)
+    if where is not None:
+        positions = [index for index in positions if where(manifest.entries[index])]
     if not positions:
         raise RejectedError(
             f"{manifest.kind} '{name}' not found",

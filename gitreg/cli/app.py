@@ -19,8 +19,8 @@ import click
 import typer
 
 from gitreg import __version__
+from gitreg.cli import apikey, publish, read, repair, serve, signers, verify
 from gitreg.cli import init as init_command
-from gitreg.cli import publish, read, repair, signers, verify
 from gitreg.errors import GitregError
 
 EXIT_CRASH = 3
@@ -101,6 +101,8 @@ verify.register(app)
 init_command.register(app)
 signers.register(app)
 repair.register(app)
+serve.register(app)
+apikey.register(app)
 
 
 def _crash_report(exc: BaseException) -> Path:

@@ -1,0 +1,165 @@
+"""JSON error responses: one body shape for every failure the API returns."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+
+from gitreg import names
+from gitreg.api.payloads import ErrorBody
+from gitreg.errors import GitregError
+from gitreg.versions import parse_version
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """A failure with its HTTP status, raised by routes and turned into ``ErrorBody``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        hint: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    hint: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(error=code, message=message, hint=hint)
+    return JSONResponse(status_code=status, content=body.model_dump(), headers=headers)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Return the OpenAPI ``responses`` entries for ``statuses``, all with ``ErrorBody``."""
+    return {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]} for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    400: "The body is not valid JSON.",
+    401: "The X-API-Key header is missing or not a known key.",
+    403: "The API key is valid but may not do this.",
+    404: "No such entry, or the entry belongs to a client the API key cannot see.",
+    409: "The registry rejected the request, such as a version that already exists.",
+    422: "A parameter or the body is invalid.",
+    500: "A manifest on the served ref is invalid, or the server's key file is unusable.",
+    503: "The served ref no longer exists, or another writer held the registry lock too long.",
+}
+
+# Core checks that word a rejected parameter better than a regular-expression mismatch.
+_PARAMETER_CHECKS: dict[str, Callable[[str], object]] = {
+    "client": names.check_client,
+    "version": parse_version,
+    "name": names.check_name,
+}
+
+
+def _parameter_message(location: tuple[Any, ...], message: str, value: object) -> str:
+    where = " ".join(str(part) for part in location)
+    if len(location) == 2 and location[0] in ("query", "path", "body") and isinstance(value, str):
+        check = _PARAMETER_CHECKS.get(str(location[1]))
+        if check is not None:
+            try:
+                check(value)
+            except GitregError as exc:
+                return f"{where}: {exc}"
+    return f"{where}: {message}"
+
+
+async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = exc.errors()
+    first = problems[0]
+    message = _parameter_message(tuple(first["loc"]), first["msg"], first.get("input"))
+    if len(problems) > 1:
+        message += f" (and {len(problems) - 1} more problems)"
+    return error_response(422, "invalid_request", message, hint="see /docs for the parameters")
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, hint=exc.hint, headers=exc.headers)
+
+
+def _http_error_handler(*, writes_enabled: bool) -> Callable[[Request, Exception], Any]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        hint = None
+        if exc.status_code == 405 and request.method == "POST" and not writes_enabled:
+            hint = (
+                "writes are disabled on this server; "
+                "start it with 'gitreg serve --allow-writes --keys FILE'"
+            )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        code = _HTTP_ERROR_CODES.get(exc.status_code, "http_error")
+        return error_response(
+            exc.status_code,
+            code,
+            f"{request.method} {request.url.path}: {exc.detail}",
+            hint=hint,
+            headers=headers,
+        )
+
+    return handle
+
+
+_HTTP_ERROR_CODES = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _allowed_methods(request: Request) -> str:
+    """Return every method of every route on the request's path.
+
+    Starlette's own 405 names only the first route that matched the path, so a
+    path with a GET and a POST route would answer ``Allow: GET``.
+    """
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return ", ".join(sorted(methods))
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette re-raises the exception after this response, so uvicorn logs the traceback.
+    return error_response(
+        500,
+        "internal_error",
+        f"{request.method} {request.url.path} failed: unexpected {type(exc).__name__}",
+        hint="this is a bug in gitreg; the server log has the traceback",
+    )
+
+
+def install_handlers(app: FastAPI, *, writes_enabled: bool) -> None:
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_failed)
+    app.add_exception_handler(
+        StarletteHTTPException, _http_error_handler(writes_enabled=writes_enabled)
+    )
