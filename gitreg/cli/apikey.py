@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from gitreg.api.keys import ALL_CLIENTS, add_key, read_key_file, remove_key
 from gitreg.cli import render
 from gitreg.errors import UsageError
+
+# gitreg.api.keys is imported inside each command, so that loading the command line
+# does not pay for pydantic.
 
 api_key_app = typer.Typer(
     name="api-key",
@@ -53,6 +55,8 @@ def add(
             "pass either --client (one or more) or --all-clients",
             hint="a key sees only the clients it is bound to",
         )
+    from gitreg.api.keys import add_key
+
     clients = None if all_clients else tuple(client or ())
     key = add_key(keys, name=name, clients=clients, writer=writer)
     typer.echo(key)
@@ -72,6 +76,8 @@ def list_keys(
     ] = False,
 ) -> None:
     """List the keys by name, with their clients and whether they may write."""
+    from gitreg.api.keys import ALL_CLIENTS, read_key_file
+
     records = read_key_file(keys).records
     if json_output:
         render.print_json(
@@ -90,6 +96,8 @@ def list_keys(
 @api_key_app.command("remove")
 def remove(keys: KeysOption, name: NameOption) -> None:
     """Revoke a key; a running server rejects it from its next request on."""
+    from gitreg.api.keys import remove_key
+
     remove_key(keys, name=name)
     typer.echo(f"Removed API key '{name}'.", err=True)
 
