@@ -4,20 +4,46 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from gitreg.errors import RejectedError
 
 # hashlib releases the GIL while hashing large buffers, so threads scale across cores.
 CHUNK_BYTES = 1024 * 1024
 
 
+def _open_regular(path: Path) -> int:
+    """Open a file for reading, refusing anything but a regular file without blocking.
+
+    Callers check the type first, but the path may be swapped for a FIFO in
+    between, and opening a FIFO without O_NONBLOCK waits for a writer forever.
+
+    Raises:
+        RejectedError: the path is not a regular file.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise RejectedError(
+            f"artifact '{path}' is not a regular file",
+            hint="pass a file; directories, FIFOs and devices cannot be hashed",
+        )
+    return descriptor
+
+
 def sha256_file(path: Path, *, on_progress: Callable[[int], None] | None = None) -> str:
-    """Return the hex SHA-256 of a file, read in chunks of ``CHUNK_BYTES``."""
+    """Return the hex SHA-256 of a file, read in chunks of ``CHUNK_BYTES``.
+
+    Raises:
+        RejectedError: the path is not a regular file.
+    """
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK_BYTES)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as handle:
+    with open(_open_regular(path), "rb", buffering=0) as handle:
         while True:
             count = handle.readinto(buffer)
             if not count:

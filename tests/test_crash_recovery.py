@@ -284,3 +284,15 @@ def test_interrupted_init_settled(repo: Path, cli: Any, point: str, files_after:
     assert result.exit_code == 0
     assert (repo / MANIFEST).exists() == files_after
     assert git_output(repo, "status", "--porcelain") == ""
+
+
+def test_ctrl_c_rolls_back(published: Path, cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Repository, "advance_branch_and_tag", interrupted)
+    result = cli(*PUBLISH, "2.0.0", cwd=published)
+    state = registry_state(published)
+    assert result.exit_code == 130
+    assert state.consistent, state
+    assert state.head_versions == {"1.0.0"}

@@ -168,7 +168,9 @@ def test_conflicted_merge_rejected(published: Path, cli: Any) -> None:
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
     """A file outside the repository, with the same bytes as ``model.bin``."""
-    path = tmp_path / "outside.bin"
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    path = folder / "model.bin"
     path.write_bytes(b"weights")
     return path
 
@@ -177,6 +179,7 @@ def _make_escapes(repo: Path, outside: Path) -> None:
     (repo / "link.bin").symlink_to(outside)
     (repo / "folder.bin").mkdir()
     os.mkfifo(repo / "fifo.bin")
+    (repo / "linked").symlink_to(outside.parent, target_is_directory=True)
 
 
 @pytest.mark.parametrize(
@@ -188,6 +191,7 @@ def _make_escapes(repo: Path, outside: Path) -> None:
         ("link.bin", "symlink that leads outside the repository"),
         ("folder.bin", "is not a regular file"),
         ("fifo.bin", "is not a regular file"),
+        ("linked/model.bin", "symlink that leads outside the repository"),
         (".git/config", "points into the .git folder"),
     ],
 )
@@ -245,9 +249,10 @@ sys.addaudithook(_audit)
 @pytest.mark.parametrize(
     ("artifact", "message"),
     [
-        ("../outside.bin", "is not a repository-relative POSIX path"),
+        ("../elsewhere/model.bin", "is not a repository-relative POSIX path"),
         ("/etc/hosts", "is not a repository-relative POSIX path"),
-        ("a/../../outside.bin", "is not a repository-relative POSIX path"),
+        ("a/../../elsewhere/model.bin", "is not a repository-relative POSIX path"),
+        ("linked/model.bin", "symlink that leads outside the repository"),
         ("link.bin", "symlink that leads outside the repository"),
         ("folder.bin", "is not a regular file"),
         ("fifo.bin", "is not a regular file"),
@@ -273,6 +278,26 @@ def test_fetch_marks_missing_artifact(published: Path, cli: Any) -> None:
     result = cli("fetch", "--type", "model", "--name", "model", cwd=published)
     assert result.exit_code == 0
     assert "model.bin (missing)" in result.stdout
+
+
+def test_hash_rejects_swapped_fifo(tmp_path: Path) -> None:
+    # A FIFO that replaced a checked file must not block the hash; a child process
+    # with a timeout keeps a regression from hanging the test run.
+    os.mkfifo(tmp_path / "swapped.bin")
+    code = (
+        "import sys; from pathlib import Path; from gitreg.hashing import sha256_file\n"
+        "from gitreg.errors import RejectedError\n"
+        "try:\n    sha256_file(Path(sys.argv[1]))\n"
+        "except RejectedError as exc:\n    print(exc.message)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "swapped.bin")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "is not a regular file" in result.stdout
 
 
 def test_verify_fifo_does_not_block(published: Path) -> None:
