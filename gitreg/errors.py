@@ -32,8 +32,7 @@ class GitregError(Exception):
 
 
 def _escape_controls(text: str) -> str:
-    """Escape control characters, so that a value such as a name with a newline in it
-    cannot split the one-line message."""
+    """Escape control characters, so that a value with a newline cannot split the message."""
     if all(unicodedata.category(char) != "Cc" for char in text):
         return text
     return "".join(

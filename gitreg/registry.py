@@ -118,6 +118,11 @@ class _Prepared:
 def _prepare(request: PublishRequest, repo: Repository, cwd: Path) -> _Prepared:
     _check_fields(request)
     relative = paths.repository_relative(request.path, workdir=repo.workdir, cwd=cwd)
+    if relative in MANIFEST_PATHS.values():
+        raise RejectedError(
+            f"artifact '{relative}' is a registry manifest, which changes with every publish",
+            hint="publish the model or dataset file itself",
+        )
     if request.name is not None:
         name = names.check_name(request.name)
     else:
@@ -231,9 +236,11 @@ def _check_worktree(repo: Repository, kind: Kind, commit: str | None) -> None:
 
 
 def _check_manifest_folders(repo: Repository, path: str, commit: str | None) -> None:
-    """Reject a file or symlink where a folder of the manifest path must be, in HEAD or
-    on disk: committing over it would delete the user's file, and writing through a
-    symlink could leave the repository."""
+    """Reject a file or symlink, in HEAD or on disk, where the manifest path needs a folder.
+
+    Committing over such a file would delete it, and writing through a symlink
+    could leave the repository.
+    """
     parts = path.split("/")[:-1]
     for depth in range(1, len(parts) + 1):
         folder = "/".join(parts[:depth])

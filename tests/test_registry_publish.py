@@ -495,3 +495,15 @@ def test_untracked_broken_manifest_located(cli: Cli, repo: Path) -> None:
         cli, repo, "model-publish", "--path", "model.bin", "--version", "1.0.0", code=1
     )
     assert f"{MODELS}:1:13: invalid JSON" in message
+
+
+@pytest.mark.parametrize("manifest", [MODELS, DATASETS])
+def test_manifest_as_artifact_rejected(cli: Cli, published: Path, manifest: str) -> None:
+    write(published, DATASETS, "{}")
+    git(published, "add", DATASETS)
+    git(published, "commit", "-qm", "placeholder")
+    message = _rejected(
+        cli, published, "model-publish", "--path", manifest, "--version", "2.0.0",
+        "--name", "other", code=1,
+    )
+    assert f"artifact '{manifest}' is a registry manifest" in message
