@@ -544,3 +544,9 @@ def test_copied_tag_object_fails(cli: Any, registry: Path) -> None:
     _, report = _verify(cli, registry, "--no-hash")
     failures = _failures(report, "tag-history")
     assert any("tag object named 'model/model@v1.1.0'" in f for f in failures)
+
+
+def test_detached_head_verifies(cli: Any, registry: Path) -> None:
+    git(registry, "checkout", "-q", "--detach", "HEAD")
+    code, report = _verify(cli, registry, "--no-hash")
+    assert code == 0, report["errors"]
