@@ -111,6 +111,8 @@ def entry_block(entry: dict[str, Any], *, present: dict[str, bool] | None) -> No
     typer.echo("\n".join(lines))
 
 
+_UNBOUNDED_WIDTH = 100_000
+
 _TABLE_COLUMNS = (
     ("Name", "left"),
     ("Version", "left"),
@@ -140,6 +142,9 @@ def entry_table(entries: list[dict[str, Any]]) -> None:
 
     rows = [_table_row(entry) for entry in entries]
     console = Console(soft_wrap=False)
+    if not console.is_terminal:
+        # Piped output has no width to fit; cutting names there would lose data.
+        console = Console(soft_wrap=False, width=_UNBOUNDED_WIDTH)
     if console.color_system is None:
         text = plain_table(rows, max_width=console.width)
         if text is not None:

@@ -199,3 +199,13 @@ def test_broken_manifest_reported(cli: Cli, filled: Path) -> None:
     result = cli("list", "--type", "model", cwd=filled)
     assert result.exit_code == 1
     assert f"error: {MODELS}:1:13: invalid JSON" in result.stderr
+
+
+def test_list_piped_keeps_long_names(cli: Cli, repo: Path) -> None:
+    long_name = "diabetes_gradient_boosting_regressor_with_a_long_descriptive_name"
+    commit(repo, {"model.bin": b"w"})
+    publish_model(cli, repo, "--name", long_name, "--release", "release-candidate-2026-12-04")
+    result = cli("list", "--type", "model", cwd=repo)
+    assert result.exit_code == 0
+    assert long_name in result.stdout
+    assert "release-candidate-2026-12-04" in result.stdout
