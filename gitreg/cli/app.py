@@ -20,7 +20,11 @@ import typer
 
 from gitreg import __version__
 from gitreg.cli import apikey, publish, read, repair, serve, signers, verify
+from gitreg.cli import diff as diff_command
+from gitreg.cli import hooks as hooks_command
 from gitreg.cli import init as init_command
+from gitreg.cli import merge as merge_command
+from gitreg.cli import release as release_command
 from gitreg.errors import GitregError
 
 EXIT_CRASH = 3
@@ -103,6 +107,10 @@ signers.register(app)
 repair.register(app)
 serve.register(app)
 apikey.register(app)
+hooks_command.register(app)
+merge_command.register(app)
+diff_command.register(app)
+release_command.register(app)
 
 
 def _crash_report(exc: BaseException) -> Path:
