@@ -44,15 +44,6 @@ def describe(entry: Entry) -> str:
     return f"{entry.kind} '{entry.name}' {entry.version}"
 
 
-def _locate(text: str, path: jsonread.JsonPath) -> tuple[int, int] | None:
-    # A schema problem may name a key that is missing; point at its parent instead.
-    while True:
-        found = jsonread.locate(text, path)
-        if found is not None or not path:
-            return found
-        path = path[:-1]
-
-
 def _explain(document: Any, path: jsonread.JsonPath, message: str) -> str:
     """Replace a schema's pattern message with the reason, for versions and names."""
     if len(path) != 3 or path[2] not in ("version", "name"):
@@ -90,7 +81,7 @@ def _duplicate_problems(document: Any, text: str, *, kind: Kind, source: str) ->
                     source,
                     f"{kind} '{item['name']}' version {item['version']} duplicates version "
                     f"{seen[key]} (each name and version may appear once)",
-                    _locate(text, path),
+                    jsonread.locate(text, path),
                     path,
                 )
             )
@@ -107,7 +98,7 @@ def validate(data: bytes, *, kind: Kind, source: str) -> list[Problem]:
     except ManifestError as exc:
         return [_from_error(exc, source)]
     problems = [
-        Problem(source, _explain(document, path, message), _locate(text, path), path)
+        Problem(source, _explain(document, path, message), jsonread.locate(text, path), path)
         for path, message in schema_problems(document, kind=kind)
     ]
     if problems:

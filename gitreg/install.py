@@ -73,7 +73,7 @@ def install_hooks(
         raise RejectedError(
             f"{foreign[0]} already exists and was not installed by gitreg",
             hint="pass --force to replace it (a backup is kept), or call gitreg's checks "
-            "from it: 'gitreg hook validate && gitreg hook append-only'",
+            "from it: 'gitreg hook check'",
         )
     folder.mkdir(parents=True, exist_ok=True)
     script = hook_script(launcher)

@@ -13,7 +13,7 @@ from gitreg.gitrepo import Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
 from gitreg.manifest import KINDS, MANIFEST_PATHS
 from gitreg.registry import read_head_manifest, signing_config, utc_timestamp
-from gitreg.verify import verify_current
+from gitreg.verify import verify_registry
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ def _check_clean(repo: Repository) -> str:
 
 
 def _verified(repo: Repository) -> None:
-    report = verify_current(repo)
+    report = verify_registry(repo)
     if report.valid:
         return
     errors = report.errors

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -219,6 +222,62 @@ def test_hook_validate_named_file(cli: Any, hooked: Path) -> None:
     result = cli("hook", "validate", f"./{MODELS}", cwd=hooked)
     assert result.exit_code == 1
     assert f"{MODELS}:1:1: $: [] is not of type 'object'" in result.stderr
+
+
+def test_hook_names_edit_in_process(cli: Any, hooked: Path) -> None:
+    edit_manifest(hooked, MODELS, _set_metric)
+    git(hooked, "add", MODELS)
+    result = cli("hook", "append-only", cwd=hooked)
+    assert result.exit_code == 1
+    assert f"{MODELS}:6:5: $.models[0]: model 'forecast' 1.0.0 was edited" in result.stderr
+
+
+def test_hook_names_removal_in_process(cli: Any, hooked: Path) -> None:
+    git(hooked, "rm", "-q", "--cached", DATASETS)
+    result = cli("hook", "append-only", cwd=hooked)
+    assert result.exit_code == 1
+    assert f"{DATASETS}: dataset 'sales' 1.0.0 was removed" in result.stderr
+
+
+def test_hook_reports_syntax_in_process(cli: Any, hooked: Path) -> None:
+    (hooked / MODELS).write_text('{"models": [}', encoding="utf-8")
+    git(hooked, "add", MODELS)
+    result = cli("hook", "validate", cwd=hooked)
+    assert result.exit_code == 1
+    assert f"{MODELS}:1:13: invalid JSON" in result.stderr
+
+
+def test_hook_reads_git_index_file(cli: Any, hooked: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stage the edit into a second index only, as 'git commit -a' does.
+    shutil.copy(hooked / ".git" / "index", hooked / ".git" / "index.commit")
+    edit_manifest(hooked, MODELS, _set_metric)
+    env = {**os.environ, "GIT_INDEX_FILE": ".git/index.commit"}
+    subprocess.run(["git", "add", MODELS], cwd=hooked, env=env, check=True)
+    assert cli("hook", "append-only", cwd=hooked).exit_code == 0
+    monkeypatch.setenv("GIT_INDEX_FILE", ".git/index.commit")
+    result = cli("hook", "append-only", cwd=hooked)
+    assert result.exit_code == 1
+
+
+def test_hook_check_runs_both(cli: Any, hooked: Path) -> None:
+    edit_manifest(hooked, MODELS, _set_metric)
+    git(hooked, "add", MODELS)
+    result = cli("hook", "check", cwd=hooked)
+    assert result.exit_code == 1
+    assert "gitreg append-only: 1 problem(s)" in result.stderr
+
+
+def test_hook_check_stops_after_validate(cli: Any, hooked: Path) -> None:
+    (hooked / MODELS).write_text("{", encoding="utf-8")
+    git(hooked, "add", MODELS)
+    result = cli("hook", "check", cwd=hooked)
+    assert "gitreg validate: 1 problem(s)" in result.stderr
+    assert "append-only" not in result.stderr
+
+
+def test_hook_passes_without_manifests(cli: Any, repo: Path) -> None:
+    commit_file(repo, "README.md", b"registry\n")
+    assert cli("hook", "validate", cwd=repo).exit_code == 0
 
 
 # Installing -----------------------------------------------------------------------

@@ -54,15 +54,19 @@ def _report(problems: list[checks.Problem], *, check: str) -> None:
         raise typer.Exit(1)
 
 
-def validate(files: FilesArgument = None) -> None:
-    """Check that the staged manifests parse, match the schemas and repeat no version."""
-    repo = open_registry(Path.cwd())
+def _validate_problems(repo: Repository, kinds: list[Kind]) -> list[checks.Problem]:
     problems: list[checks.Problem] = []
-    for kind in _kinds(files):
+    for kind in kinds:
         data = repo.staged_blob(MANIFEST_PATHS[kind], index_file=_index_file())
         if data is not None:
             problems += checks.validate(data, kind=kind, source=MANIFEST_PATHS[kind])
-    _report(problems, check="validate")
+    return problems
+
+
+def validate(files: FilesArgument = None) -> None:
+    """Check that the staged manifests parse, match the schemas and repeat no version."""
+    repo = open_registry(Path.cwd())
+    _report(_validate_problems(repo, _kinds(files)), check="validate")
 
 
 def _append_only_problems(repo: Repository, kind: Kind) -> list[checks.Problem]:
@@ -77,6 +81,18 @@ def append_only(files: FilesArgument = None) -> None:
     repo = open_registry(Path.cwd())
     problems: list[checks.Problem] = []
     for kind in _kinds(files):
+        problems += _append_only_problems(repo, kind)
+    _report(problems, check="append-only")
+
+
+def check_all(files: FilesArgument = None) -> None:
+    """Run validate and, when it passes, append-only, in one process."""
+    repo = open_registry(Path.cwd())
+    kinds = _kinds(files)
+    invalid = _validate_problems(repo, kinds)
+    _report(invalid, check="validate")
+    problems: list[checks.Problem] = []
+    for kind in kinds:
         problems += _append_only_problems(repo, kind)
     _report(problems, check="append-only")
 
@@ -107,5 +123,6 @@ def register(app: typer.Typer) -> None:
     hooks_app.command("install")(install_command)
     hook_app.command("validate")(validate)
     hook_app.command("append-only")(append_only)
+    hook_app.command("check")(check_all)
     app.add_typer(hooks_app, name="hooks")
     app.add_typer(hook_app, name="hook", hidden=True)
