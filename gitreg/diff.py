@@ -1,4 +1,4 @@
-"""What changed in the registry between two revisions, for review in a pull request.
+"""Registry changes between two revisions, for review in a pull request.
 
 Entries are append-only, so a change is either an added entry or a violation: a
 published entry that was removed or edited. Violations come first in every

@@ -1,8 +1,8 @@
 """The checks that the commit hooks run on staged manifests.
 
-Both checks return problems as lines of the form ``FILE:LINE:COLUMN: $.json.path:
+Both checks return problems that print as ``FILE:LINE:COLUMN: $.json.path:
 message``, the form editors and CI annotations jump to. They never raise for a
-bad manifest: a hook reports every problem it can find in one run.
+bad manifest, so that a hook can report every problem it finds in one run.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def append_only(
     try:
         before = parse(published, kind=kind, source=f"{source} at HEAD")
     except ManifestError:
-        # NOTE: a commit may repair a manifest that HEAD holds broken; without a
+        # NOTE: a commit may repair a manifest that is broken at HEAD. Without a
         # readable HEAD there is nothing to compare, so only validate applies.
         return []
     text = ""

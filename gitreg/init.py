@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +19,21 @@ from gitreg import signing
 from gitreg.changes import commit_changes
 from gitreg.errors import SigningError, UsageError
 from gitreg.gitrepo import Repository
+from gitreg.install import MERGE_ATTRIBUTE_LINES, configure_merge_driver
 from gitreg.manifest import KINDS, MANIFEST_PATHS, empty_manifest, serialize
 from gitreg.registry import signing_config, utc_timestamp
 from gitreg.trust import ALLOWED_SIGNERS_PATH, TRUST_DIR, parse_allowed_signers
 
 GITATTRIBUTES = ".gitattributes"
 # '-text' stops end-of-line conversion, so an artifact's bytes (and its sha256)
-# are the same in every clone, whatever core.autocrlf is set to.
-ATTRIBUTE_LINES = ("models/** -text", "datasets/** -text", "data/** -text")
+# are the same in every clone, whatever core.autocrlf is set to. The merge lines
+# make git merge the manifests by entry (see gitreg.merge).
+ATTRIBUTE_LINES = (
+    "models/** -text",
+    "datasets/** -text",
+    "data/** -text",
+    *MERGE_ATTRIBUTE_LINES,
+)
 _ATTRIBUTE_HEADER = "# gitreg: keep artifacts and manifests byte-exact in every clone"
 INIT_MESSAGE = "Initialize gitreg registry\n\nRegistry-Init: 1\n"
 
@@ -139,9 +147,17 @@ def _has_signing_key(repo: Repository) -> bool:
 
 
 def init_registry(
-    cwd: Path, *, generate_key: bool = False, sign: bool | None = None, epoch: int | None = None
+    cwd: Path,
+    *,
+    generate_key: bool = False,
+    sign: bool | None = None,
+    epoch: int | None = None,
+    launcher: Sequence[str] = ("gitreg",),
 ) -> InitResult:
     """Make ``cwd`` (or the repository around it) a registry and commit the files.
+
+    ``launcher`` is the command that starts gitreg, for the merge driver that
+    init registers in the repository's git config.
 
     Raises:
         UsageError: no signing key is configured and neither ``--generate-key``
@@ -185,6 +201,7 @@ def init_registry(
         else:
             changes.update(trust)
     result = commit_changes(repo, changes, message=INIT_MESSAGE, sign=use_signing, epoch=stamp)
+    configure_merge_driver(repo, launcher=launcher)
     if use_signing:
         _require_signing(repo)
     return InitResult(

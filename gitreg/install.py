@@ -15,6 +15,7 @@ from gitreg.manifest import MANIFEST_PATHS
 HOOK_NAMES = ("pre-commit", "pre-merge-commit")
 MERGE_DRIVER = "gitreg"
 MERGE_DRIVER_NAME = "gitreg registry manifest merge (by entry)"
+MERGE_ATTRIBUTE_LINES = tuple(f"{path} merge={MERGE_DRIVER}" for path in MANIFEST_PATHS.values())
 
 # Every script gitreg installs carries this line, so a reinstall can tell its own
 # hooks from a foreign one that it must not overwrite.
@@ -24,7 +25,7 @@ _LAUNCH_LINE = 'run_gitreg() { gitreg "$@"; }'
 
 @dataclass(frozen=True)
 class InstallResult:
-    """What an install changed."""
+    """The hooks, backups, attribute lines and driver command of one install."""
 
     hooks: tuple[Path, ...]
     backups: tuple[Path, ...]
@@ -81,21 +82,25 @@ def install_hooks(
     return tuple(targets), tuple(backup for backup in backups if backup is not None)
 
 
+def configure_merge_driver(repo: Repository, *, launcher: Sequence[str] = ("gitreg",)) -> str:
+    """Define the merge driver in the repository's git config; return its command."""
+    command = f"{shlex.join(launcher)} merge-driver %O %A %B %P"
+    repo.set_config(f"merge.{MERGE_DRIVER}.name", MERGE_DRIVER_NAME)
+    repo.set_config(f"merge.{MERGE_DRIVER}.driver", command)
+    return command
+
+
 def install_merge_driver(repo: Repository, *, launcher: Sequence[str] = ("gitreg",)) -> list[str]:
     """Register the merge driver in ``.gitattributes`` and the repository's git config.
 
     Returns the ``.gitattributes`` lines that were added; lines already present
     are kept as they are, so running this twice changes nothing.
     """
-    command = f"{shlex.join(launcher)} merge-driver %O %A %B %P"
-    repo.set_config(f"merge.{MERGE_DRIVER}.name", MERGE_DRIVER_NAME)
-    repo.set_config(f"merge.{MERGE_DRIVER}.driver", command)
-
+    configure_merge_driver(repo, launcher=launcher)
     attributes = repo.workdir / ".gitattributes"
     text = attributes.read_text(encoding="utf-8") if attributes.exists() else ""
     present = {line.strip() for line in text.splitlines()}
-    wanted = [f"{path} merge={MERGE_DRIVER}" for path in MANIFEST_PATHS.values()]
-    added = [line for line in wanted if line not in present]
+    added = [line for line in MERGE_ATTRIBUTE_LINES if line not in present]
     if added:
         if text and not text.endswith("\n"):
             text += "\n"

@@ -59,7 +59,7 @@ def detect_kind(*documents: bytes, path: str | None = None) -> Kind:
     """Tell a model registry from a dataset catalog by its entry key or its path.
 
     Raises:
-        ManifestError: neither the documents nor the path say which manifest it is.
+        ManifestError: neither the documents nor the path identify the manifest.
     """
     for data in documents:
         try:

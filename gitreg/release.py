@@ -40,7 +40,7 @@ def _entry_line(entry: Entry) -> str:
 def release_notes(repo: Repository, tag: str, *, commit: str | None = None) -> str:
     """Return the release notes of ``tag`` as Markdown.
 
-    The notes describe the registry at ``commit``; by default that is the commit
+    The notes describe the registry at ``commit``. By default that is the commit
     the tag points at, or HEAD while the tag does not exist yet.
 
     Raises:
@@ -122,7 +122,7 @@ def release(
     """Verify the registry, then tag HEAD with a signed annotated tag holding the notes.
 
     A release is an attestation, so it is signed unless ``sign`` is false,
-    whatever ``tag.gpgSign`` says.
+    whatever the value of ``tag.gpgSign``.
 
     Raises:
         UsageError: ``tag`` is not a valid tag name.

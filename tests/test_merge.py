@@ -82,7 +82,7 @@ def test_same_version_conflicts(cli: Any, repo: Path) -> None:
     _start(cli, repo, driver=True)
     git(repo, "switch", "-q", "-c", "alice")
     publish_model(cli, repo, "forecast", "1.1.0", metrics={"rmse": 0.11})
-    # Two clones would each hold their own tag; one repository holds one, so drop it.
+    # Two clones would each have their own tag, but one repository has one, so drop it.
     git(repo, "tag", "-d", "model/forecast@v1.1.0")
     git(repo, "switch", "-q", "-c", "bob", "main")
     publish_model(cli, repo, "forecast", "1.1.0", metrics={"rmse": 0.09}, client="acme")
@@ -204,3 +204,13 @@ def test_driver_reports_conflict(cli: Any, tmp_path: Path) -> None:
         result.stderr
     )
     assert b"<<<<<<< ours" in current.read_bytes()
+
+
+def test_init_registers_driver(cli: Any, repo: Path) -> None:
+    result = cli("init", "--no-sign", cwd=repo)
+    assert result.exit_code == 0, result.stderr
+    committed = git(repo, "show", "HEAD:.gitattributes").splitlines()
+    assert f"{MODELS} merge=gitreg" in committed
+    assert f"{DATASETS} merge=gitreg" in committed
+    driver = git(repo, "config", "merge.gitreg.driver").strip()
+    assert driver == f"{sys.executable} -m gitreg merge-driver %O %A %B %P"

@@ -2,7 +2,7 @@
 
 pre-commit installs a hook repository from a git commit, so the fixture copies
 this checkout's package and hook files into a temporary repository and commits
-them; the test therefore runs the files as they are now, committed or not. The
+them. The tests therefore run the files as they are now, committed or not. The
 hooks use ``language: python``: pre-commit builds a virtualenv and pip-installs
 gitreg and its dependencies there, from whatever sources pip is configured with
 (a local wheel folder or an index). That install happens once per test session.

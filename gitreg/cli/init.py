@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -59,7 +60,12 @@ def init(
     # Imported here so that the other commands and --help do not load pygit2.
     from gitreg.init import init_registry
 
-    result = init_registry(Path.cwd(), generate_key=generate_key, sign=sign)
+    result = init_registry(
+        Path.cwd(),
+        generate_key=generate_key,
+        sign=sign,
+        launcher=[sys.executable, "-m", "gitreg"],
+    )
     typer.echo(_describe(result))
 
 
