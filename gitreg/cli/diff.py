@@ -8,8 +8,6 @@ from typing import Annotated
 import typer
 
 from gitreg.cli import render
-from gitreg.diff import WORKTREE, Revision, default_base, registry_diff, to_json, to_markdown
-from gitreg.registry import open_registry
 
 
 def diff(
@@ -30,6 +28,9 @@ def diff(
 ) -> None:
     """Summarise registry changes as Markdown. Exits 1 when a published entry was
     removed or edited."""
+    from gitreg.diff import WORKTREE, Revision, default_base, registry_diff, to_json, to_markdown
+    from gitreg.registry import open_registry
+
     repo = open_registry(Path.cwd())
     old = default_base(repo) if base is None else Revision(base, repo.resolve(base))
     new = Revision(WORKTREE, None) if head is None else Revision(head, repo.resolve(head))

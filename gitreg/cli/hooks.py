@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitreg import hooks as checks
-from gitreg.gitrepo import Repository
-from gitreg.install import install
-from gitreg.manifest import KINDS, MANIFEST_PATHS, Kind
-from gitreg.registry import open_registry
+if TYPE_CHECKING:
+    # Only for annotations: the core loads pydantic and pygit2, which every hook
+    # run needs but 'gitreg --help' does not.
+    from gitreg.gitrepo import Repository
+    from gitreg.hooks import Problem
+    from gitreg.manifest import Kind
 
 hooks_app = typer.Typer(
     help="Install gitreg's commit hooks and merge driver into a repository.",
@@ -33,6 +34,8 @@ FilesArgument = Annotated[
 
 def _kinds(files: list[str] | None) -> list[Kind]:
     """Return the manifests named by ``files``; other paths are ignored."""
+    from gitreg.manifest import KINDS, MANIFEST_PATHS
+
     if not files:
         return list(KINDS)
     named = {Path(file).as_posix().removeprefix("./") for file in files}
@@ -46,7 +49,7 @@ def _index_file() -> Path | None:
     return None if not value else Path(value).absolute()
 
 
-def _report(problems: list[checks.Problem], *, check: str) -> None:
+def _report(problems: list[Problem], *, check: str) -> None:
     for problem in problems:
         typer.echo(f"{problem}", err=True)
     if problems:
@@ -54,32 +57,42 @@ def _report(problems: list[checks.Problem], *, check: str) -> None:
         raise typer.Exit(1)
 
 
-def _validate_problems(repo: Repository, kinds: list[Kind]) -> list[checks.Problem]:
-    problems: list[checks.Problem] = []
+def _validate_problems(repo: Repository, kinds: list[Kind]) -> list[Problem]:
+    from gitreg.hooks import validate as check_validate
+    from gitreg.manifest import MANIFEST_PATHS
+
+    problems: list[Problem] = []
     for kind in kinds:
         data = repo.staged_blob(MANIFEST_PATHS[kind], index_file=_index_file())
         if data is not None:
-            problems += checks.validate(data, kind=kind, source=MANIFEST_PATHS[kind])
+            problems += check_validate(data, kind=kind, source=MANIFEST_PATHS[kind])
     return problems
 
 
 def validate(files: FilesArgument = None) -> None:
     """Check that the staged manifests parse, match the schemas and repeat no version."""
+    from gitreg.registry import open_registry
+
     repo = open_registry(Path.cwd())
     _report(_validate_problems(repo, _kinds(files)), check="validate")
 
 
-def _append_only_problems(repo: Repository, kind: Kind) -> list[checks.Problem]:
+def _append_only_problems(repo: Repository, kind: Kind) -> list[Problem]:
+    from gitreg.hooks import append_only as check_append_only
+    from gitreg.manifest import MANIFEST_PATHS
+
     path = MANIFEST_PATHS[kind]
     published = repo.read_at(repo.head_commit(), path)
     staged = repo.staged_blob(path, index_file=_index_file())
-    return checks.append_only(published, staged, kind=kind, source=path)
+    return check_append_only(published, staged, kind=kind, source=path)
 
 
 def append_only(files: FilesArgument = None) -> None:
     """Check that the staged manifests keep every entry of HEAD unchanged."""
+    from gitreg.registry import open_registry
+
     repo = open_registry(Path.cwd())
-    problems: list[checks.Problem] = []
+    problems: list[Problem] = []
     for kind in _kinds(files):
         problems += _append_only_problems(repo, kind)
     _report(problems, check="append-only")
@@ -87,11 +100,13 @@ def append_only(files: FilesArgument = None) -> None:
 
 def check_all(files: FilesArgument = None) -> None:
     """Run validate and, when it passes, append-only, in one process."""
+    from gitreg.registry import open_registry
+
     repo = open_registry(Path.cwd())
     kinds = _kinds(files)
     invalid = _validate_problems(repo, kinds)
     _report(invalid, check="validate")
-    problems: list[checks.Problem] = []
+    problems: list[Problem] = []
     for kind in kinds:
         problems += _append_only_problems(repo, kind)
     _report(problems, check="append-only")
@@ -106,6 +121,9 @@ def install_command(
     ] = False,
 ) -> None:
     """Install the pre-commit and pre-merge-commit hooks and register the merge driver."""
+    from gitreg.install import install
+    from gitreg.registry import open_registry
+
     repo = open_registry(Path.cwd())
     result = install(repo, launcher=[sys.executable, "-m", "gitreg"], force=force)
     for hook in result.hooks:

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from gitreg.gitrepo import write_atomically
-from gitreg.merge import detect_kind, merge_manifests
-
 
 def merge_driver(
     ancestor: Annotated[Path, typer.Argument(help="The common ancestor's version (git's %O).")],
@@ -22,6 +19,9 @@ def merge_driver(
     ] = None,
 ) -> None:
     """Merge two sides of a manifest by entry. Exits 1 when an entry conflicts."""
+    from gitreg.gitrepo import write_atomically
+    from gitreg.merge import detect_kind, merge_manifests
+
     ours, theirs = current.read_bytes(), other.read_bytes()
     kind = detect_kind(ours, theirs, ancestor.read_bytes(), path=path)
     shown = path or str(current)

@@ -7,9 +7,6 @@ from typing import Annotated
 
 import typer
 
-from gitreg.registry import open_registry
-from gitreg.release import release, release_notes
-
 TagArgument = Annotated[str, typer.Argument(help="The release tag, such as v1.2.0.")]
 
 
@@ -24,6 +21,9 @@ def release_command(
     ] = True,
 ) -> None:
     """Verify the registry, then tag HEAD with a signed annotated tag holding the notes."""
+    from gitreg.registry import open_registry
+    from gitreg.release import release
+
     result = release(open_registry(Path.cwd()), tag, sign=sign)
     state = "signed" if result.signed else "unsigned"
     typer.echo(f"✓ Created {state} release tag {result.tag} at {result.commit[:12]}")
@@ -32,6 +32,9 @@ def release_command(
 
 def release_notes_command(tag: TagArgument) -> None:
     """Print the release notes of TAG (of HEAD while the tag does not exist yet)."""
+    from gitreg.registry import open_registry
+    from gitreg.release import release_notes
+
     typer.echo(release_notes(open_registry(Path.cwd()), tag), nl=False)
 
 
