@@ -25,7 +25,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-# The gate CI runs: lint, strict typing, then the tests with branch coverage.
+# The gate CI runs: lint, strict typing, actionlint, then the tests with branch coverage.
 test: lint typecheck workflows
 	$(BIN)/python -m pytest --cov=gitreg --cov-branch --cov-fail-under=95
 
