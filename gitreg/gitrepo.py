@@ -222,13 +222,20 @@ class Repository:
         self._repo.config[key] = value
 
     def identity(self, *, time: int, offset_minutes: int = 0) -> Identity:
-        """Return the committer identity from the git configuration.
+        """Return the committer identity, looked up as git does.
+
+        ``GIT_COMMITTER_NAME`` and ``GIT_COMMITTER_EMAIL`` win over ``user.name`` and
+        ``user.email``, and ``EMAIL`` is the last resort for the address.
 
         Raises:
-            GitError: ``user.name`` or ``user.email`` is not set.
+            GitError: neither the environment nor ``user.name`` or ``user.email`` set one.
         """
-        name = self.config_value("user.name")
-        email = self.config_value("user.email")
+        name = os.environ.get("GIT_COMMITTER_NAME") or self.config_value("user.name")
+        email = (
+            os.environ.get("GIT_COMMITTER_EMAIL")
+            or self.config_value("user.email")
+            or os.environ.get("EMAIL")
+        )
         if not name or not email:
             missing = "user.name" if not name else "user.email"
             raise GitError(

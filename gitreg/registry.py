@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gitreg import datasets, hashing, journal, jsonread, names, paths, signing
-from gitreg.errors import RejectedError, UsageError
+from gitreg.errors import GitError, RejectedError, UsageError
 from gitreg.gitrepo import HeadState, Identity, Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
 from gitreg.manifest import (
@@ -174,8 +174,11 @@ def _build_entry(request: PublishRequest, prepared: _Prepared, created_at: str) 
 def signing_config(repo: Repository) -> signing.SigningConfig:
     """Read the signing settings from the git configuration, as git does."""
     fmt = signing.SigningConfig.parse_format(repo.config_value("gpg.format"))
-    name = repo.config_value("user.name")
-    email = repo.config_value("user.email")
+    try:
+        identity = repo.identity(time=0)
+        committer: str | None = f"{identity.name} <{identity.email}>"
+    except GitError:
+        committer = None
     return signing.SigningConfig(
         format=fmt,
         key=repo.config_value("user.signingkey"),
@@ -184,7 +187,7 @@ def signing_config(repo: Repository) -> signing.SigningConfig:
         or "gpg",
         ssh_program=repo.config_value("gpg.ssh.program") or "ssh-keygen",
         x509_program=repo.config_value("gpg.x509.program") or "gpgsm",
-        committer=f"{name} <{email}>" if name and email else None,
+        committer=committer,
     )
 
 

@@ -507,3 +507,25 @@ def test_manifest_as_artifact_rejected(cli: Cli, published: Path, manifest: str)
         "--name", "other", code=1,
     )
     assert f"artifact '{manifest}' is a registry manifest" in message
+
+
+def test_identity_from_environment(
+    cli: Cli, published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(published, "config", "--unset", "user.name")
+    git(published, "config", "--unset", "user.email")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "CI Robot")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ci@example.com")
+    publish_model(cli, published, version="2.0.0")
+    assert git(published, "log", "-1", "--format=%an <%ae>|%cn <%ce>").strip() == (
+        "CI Robot <ci@example.com>|CI Robot <ci@example.com>"
+    )
+
+
+def test_email_variable_last_resort(
+    cli: Cli, published: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(published, "config", "--unset", "user.email")
+    monkeypatch.setenv("EMAIL", "fallback@example.com")
+    publish_model(cli, published, version="2.0.0")
+    assert git(published, "log", "-1", "--format=%ce").strip() == "fallback@example.com"

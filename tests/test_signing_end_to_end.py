@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gitreg.errors import SigningError
+from gitreg.signing import SigningConfig, sign
 from tests.conftest import Cli, configure_gpg_signing, configure_ssh_signing, git, snapshot
 from tests.helpers import commit, publish_model
 
@@ -118,10 +120,7 @@ def test_gpg_without_any_key_fails(cli: Cli, repo: Path) -> None:
     assert "signing with key 'Registry Tester <tester@example.com>' failed" in message
 
 
-def test_no_signing_key_or_identity(repo: Path) -> None:
-    from gitreg.errors import SigningError
-    from gitreg.signing import SigningConfig, sign
-
+def test_no_signing_key_or_identity() -> None:
     with pytest.raises(SigningError, match="no signing key is configured"):
         sign("payload", SigningConfig())
 
