@@ -39,7 +39,7 @@ from pydantic import ValidationError
 
 from gitreg.entries import Entry
 from gitreg.errors import UsageError
-from gitreg.gitrepo import CommitRecord, Repository
+from gitreg.gitrepo import CommitRecord, Repository, SignedObject
 from gitreg.manifest import ENTRY_CLASSES, ENTRY_KEYS, KINDS, MANIFEST_PATHS, Kind, Manifest
 from gitreg.trust import TRUST_DIR, GpgVerifier, TrustError, TrustPolicy, policy_from_files
 from gitreg.verify import Check, VerifyReport
@@ -462,11 +462,13 @@ class HistoryWalk:
             self._head_tags[kind] = found
         return found
 
-    def _check_tag_signature(self, name: str, target: str, signed: Any, at: int | None) -> None:
+    def _check_tag_signature(
+        self, name: str, target: str, signed: SignedObject | None, at: int | None
+    ) -> None:
         policy = self._commit_policy.get(target)
         if policy is None:
             return
-        if signed.signature is None:
+        if signed is None or signed.signature is None:
             self.signatures.failures.append(
                 f"tag {name} is not signed, but {TRUST_DIR} requires signatures"
             )

@@ -210,3 +210,15 @@ def test_signers_add_garbage_openpgp_file(cli: Any, repo: Path, ssh_key: Path) -
     assert result.exit_code == 1
     assert "could not read the OpenPGP key data" in result.stderr
     assert snapshot(repo) == before
+
+
+def test_signers_add_bad_ssh_key(cli: Any, repo: Path, ssh_key: Path) -> None:
+    configure_ssh_signing(repo, ssh_key)
+    cli("init", cwd=repo)
+    before = snapshot(repo)
+    result = cli(
+        "signers", "add", "--principal", "a@example.com", "--ssh-key", "ssh-ed25519 !!!", cwd=repo
+    )
+    assert result.exit_code == 2
+    assert "SSH key 'ssh-ed25519 !!!' is not valid" in result.stderr
+    assert snapshot(repo) == before
