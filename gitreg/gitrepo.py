@@ -260,7 +260,18 @@ class Repository:
         return str(entry.id)
 
     def read_blob(self, blob_id: str) -> bytes:
-        return bytes(self._repo[blob_id].read_raw())
+        """Return the content of a blob.
+
+        Raises:
+            GitError: the object database has no such object, as in a damaged clone.
+        """
+        try:
+            return bytes(self._repo[blob_id].read_raw())
+        except KeyError:
+            raise GitError(
+                f"object {blob_id} is missing from the repository",
+                hint="run 'git fsck', and fetch or re-clone to restore it",
+            ) from None
 
     def read_at(self, commit: str | None, path: str) -> bytes | None:
         """Return the content of ``path`` in ``commit``, or None where it is absent."""

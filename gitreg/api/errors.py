@@ -136,7 +136,7 @@ def _allowed_methods(request: Request) -> str:
     """Return every method of every route on the request's path.
 
     Starlette's own 405 names only the first route that matched the path, so a
-    path with a GET and a POST route would answer ``Allow: GET``.
+    path with a GET and a POST route would send ``Allow: GET``.
     """
     methods: set[str] = set()
     for route in request.app.routes:

@@ -6,10 +6,10 @@ starting with ``#`` are ignored::
     {"name": "acme-board", "sha256": "<64 hex digits>", "clients": ["acme-corp"], "writer": false}
     {"name": "release-bot", "sha256": "<64 hex digits>", "clients": "*", "writer": true}
 
-``name`` labels the key in logs and listings, ``sha256`` is the SHA-256 of the key
-in hex (the key itself is never stored), ``clients`` is a list of client slugs or
-``"*"`` for every client, including entries without a client, and ``writer``
-allows publishing when the server runs with ``--allow-writes``.
+``name`` labels the key in logs and listings. ``sha256`` is the SHA-256 of the
+key in hex; the key itself is never stored. ``clients`` is a list of client slugs,
+or ``"*"`` for every client including entries without a client. ``writer`` allows
+publishing when the server runs with ``--allow-writes``.
 
 Keys are random 256-bit tokens, so a plain SHA-256 is enough to make a stolen
 key file useless: there is no password to guess. Lookup hashes the presented key
@@ -62,7 +62,7 @@ class KeyRecord(BaseModel):
 
 @dataclass(frozen=True)
 class Scope:
-    """What one request may see and do.
+    """The entries one request may read, and whether it may publish.
 
     ``clients`` is None for every client, including entries that have no client;
     otherwise only entries whose client is in the set are visible.
@@ -119,9 +119,6 @@ class KeyRing:
             if hmac.compare_digest(digest, record.sha256):
                 found = record
         return found
-
-    def find(self, name: str) -> KeyRecord | None:
-        return next((record for record in self.records if record.name == name), None)
 
 
 def parse_key_file(data: bytes, *, source: str) -> KeyRing:

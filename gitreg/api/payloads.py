@@ -44,8 +44,8 @@ ClientSlug = Annotated[StrictStr, Field(pattern=CLIENT_PATTERN)]
 
 
 def _whole_float_to_int(value: object) -> object:
-    # JSON Schema counts 3.0 as an integer, and so do JSON encoders that write every
-    # number as a float; strings and booleans still fail the strict check.
+    # JSON Schema counts 3.0 as an integer, and some JSON encoders write every number
+    # as a float. Strings and booleans still fail the strict check.
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

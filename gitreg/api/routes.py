@@ -164,8 +164,8 @@ def _visibility(scope: Scope, client: str | None) -> Callable[[Entry], bool] | N
 
 
 def _manifest_failure(kind: Kind, scope: Scope, exc: ManifestError) -> ApiError:
-    # The parser's message can quote values from any entry, so only a key that sees
-    # every client gets it; the server log always has it.
+    # The parser's message can quote values from any entry, so only a key for every
+    # client gets it. The server log always contains it.
     if scope.all_clients:
         message = exc.message
     else:

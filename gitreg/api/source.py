@@ -15,7 +15,7 @@ import orjson
 
 from gitreg.api.keys import Scope
 from gitreg.entries import Entry
-from gitreg.errors import ManifestError
+from gitreg.errors import GitError, ManifestError
 from gitreg.gitrepo import Repository
 from gitreg.manifest import ENTRY_KEYS, KINDS, MANIFEST_PATHS, Kind, Manifest, empty_manifest, parse
 
@@ -132,12 +132,19 @@ class RegistrySource:
         return loaded
 
     def _parse(self, commit: str | None, kind: Kind, blob_id: str | None) -> Loaded:
+        # NOTE: this runs on the event loop, so requests wait while a changed manifest
+        # is parsed (under a second at 10,000 entries). Serving the previous snapshot
+        # while a worker thread parses would remove the wait if it ever matters.
         if blob_id is None:
             return ManifestView.build(empty_manifest(kind, updated_at=_EPOCH))
         self.parse_count += 1
         source = f"{MANIFEST_PATHS[kind]} at {self.ref_label} ({(commit or '')[:12]})"
         try:
             manifest = parse(self.repo.read_blob(blob_id), kind=kind, source=source)
+        except GitError as exc:
+            failure = ManifestError(f"{source}: {exc.message}", hint=exc.hint)
+            logger.error("cannot serve %s: %s", MANIFEST_PATHS[kind], failure)
+            return failure
         except ManifestError as exc:
             # Logged here, once per blob, because the error is cached with the blob id.
             logger.error("cannot serve %s: %s", MANIFEST_PATHS[kind], exc)

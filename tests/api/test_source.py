@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pygit2
 import pytest
+from fastapi.testclient import TestClient
 
 from gitreg.api.app import create_app
 from gitreg.api.source import RegistrySource
@@ -168,3 +171,33 @@ def test_source_parses_each_blob_once(registry: Path) -> None:
     second = source.snapshot()
     assert second is first
     assert source.parse_count == 2
+
+
+def test_missing_blob_500(live_server: Callable[[Any], Any], registry: Path) -> None:
+    server = live_server(create_app(registry))
+    original = (registry / MODELS).read_text(encoding="utf-8")
+    changed = re.sub(
+        r'"updated_at": "[^"]+"', '"updated_at": "2030-01-01T00:00:00Z"', original, count=1
+    )
+    _commit_file(registry, MODELS, changed.encode(), "Touch the manifest")
+    blob = git(registry, "rev-parse", f"HEAD:{MODELS}").strip()
+    (registry / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    broken = httpx.get(f"{server.url}{API}/models")
+    datasets = httpx.get(f"{server.url}{API}/datasets")
+    assert broken.status_code == 500
+    assert broken.json()["error"] == "manifest_invalid"
+    assert f"object {blob} is missing" in broken.json()["message"]
+    assert datasets.status_code == 200
+
+
+def test_unexpected_error_json_500(registry: Path) -> None:
+    app = create_app(registry)
+
+    def fail() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    app.add_api_route("/fail", fail)
+    response = TestClient(app, raise_server_exceptions=False).get("/fail")
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert "unexpected ZeroDivisionError" in response.json()["message"]

@@ -229,3 +229,11 @@ def test_writes_need_served_branch(registry: Path, keys: Keys) -> None:
 def test_writes_accept_checked_out_ref(registry: Path, keys: Keys) -> None:
     app = create_app(registry, ref="main", key_file=keys.path, allow_writes=True)
     assert f"{API}/verify" in app.openapi()["paths"]
+
+
+def test_writer_own_client_named(http: Http, writable: Any, registry: Path, keys: Keys) -> None:
+    client = http(writable)
+    body = _body(registry, client="acme-corp")
+    response = client.post(f"{API}/models", json=body, headers=keys.header(keys.acme_writer))
+    assert response.status_code == 201
+    assert response.json()["model"]["client"] == "acme-corp"
