@@ -45,6 +45,20 @@ def read_metrics(path: Path) -> dict[str, MetricValue]:
     return document
 
 
+def check_metric_range(name: str, value: MetricValue) -> None:
+    """Reject an integer metric given in memory (not read from a file) beyond 2**53 - 1.
+
+    Raises:
+        UsageError: the integer is too large for JSON readers and for orjson.
+    """
+    if isinstance(value, int) and abs(value) > jsonread.MAX_JSON_INTEGER:
+        raise UsageError(
+            f"metric '{name}' is an integer beyond 2**53 - 1, "
+            "which JSON readers cannot hold exactly",
+            hint="send it as a float with an exponent, such as 1.5e+30",
+        )
+
+
 def _check_value(name: str, value: object, text: str, path: Path) -> None:
     # Integers are checked before math.isfinite, which overflows on huge ones.
     if isinstance(value, int) and not isinstance(value, bool):

@@ -25,7 +25,7 @@ from gitreg.manifest import (
     serialize,
 )
 from gitreg.manifest_cache import ManifestCache
-from gitreg.metrics import MetricValue, read_metrics
+from gitreg.metrics import MetricValue, check_metric_range, read_metrics
 from gitreg.versions import parse_version
 
 if TYPE_CHECKING:
@@ -132,6 +132,8 @@ def _prepare(request: PublishRequest, repo: Repository, cwd: Path) -> _Prepared:
         metrics = read_metrics(cwd / request.metrics_path)
     elif request.metrics is not None:
         metrics = dict(request.metrics)
+        for metric, value in metrics.items():
+            check_metric_range(metric, value)
     absolute = paths.check_regular_file(relative, workdir=repo.workdir)
     rows = 0
     schema_hash = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -130,3 +132,42 @@ def test_unwritable_lock_is_user_error(
     assert re.search(
         r"cannot create the writer lock .*gitreg\.lock: Permission denied", result.stderr
     )
+
+
+def test_crash_report_unwritable(
+    registry: Path, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    monkeypatch.setattr(Repository, "discover", classmethod(_explode))
+    result = cli("list", "--type", "model", cwd=registry)
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "no crash report, because writing it failed" in result.stderr
+
+
+def test_crash_message_one_line(
+    registry: Path, cli: Any, crash_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def multiline(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("first line\nsecond line")
+
+    monkeypatch.setattr(Repository, "discover", classmethod(multiline))
+    result = cli("list", "--type", "model", cwd=registry)
+    assert result.exit_code == 3
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "first line second line" in result.stderr
+
+
+def test_closed_stdout_quiet(registry: Path) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "gitreg", "list", "--type", "model", "--json"],
+        cwd=registry,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    child.stdout.close()
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 1
+    assert b"Traceback" not in stderr
+    assert b"BrokenPipeError" not in stderr

@@ -13,6 +13,8 @@ from typing import Any
 import pygit2
 import pytest
 
+from gitreg.errors import UsageError
+from gitreg.registry import PublishRequest, publish
 from tests.conftest import (
     IDENTITY_EMAIL,
     IDENTITY_NAME,
@@ -468,3 +470,14 @@ def test_broken_manifest_every_command(
         assert message in output, name
         assert "Traceback" not in output, name
     assert snapshot(published) == before
+
+
+def test_huge_metric_in_memory_rejected(committed: Path) -> None:
+    # The HTTP API passes metrics as values, not as a file.
+    request = PublishRequest(
+        kind="model", path="model.bin", version="1.0.0", metrics={"loss": 2**64}
+    )
+    before = snapshot(committed)
+    with pytest.raises(UsageError, match=r"metric 'loss' is an integer beyond 2\*\*53 - 1"):
+        publish(request, cwd=committed)
+    assert snapshot(committed) == before

@@ -1,7 +1,7 @@
 """The typer application, and the one place that maps errors to exit codes.
 
 Exit codes: 0 success, 1 a failed check or rejected operation, 2 bad usage,
-3 an unexpected error (the traceback goes to a crash report file).
+3 an unexpected error (the traceback goes to a crash report file), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -148,12 +148,12 @@ def run(argv: list[str] | None = None) -> int:
         typer.echo("Interrupted.", err=True)
         return 130
     except Exception as exc:  # noqa: BLE001 - the last resort that keeps tracebacks off screen
-        report = _crash_report(exc)
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {exc} (details in {report}; "
-            "please include that file in a bug report)",
-            err=True,
-        )
+        summary = " ".join(str(exc).split())
+        try:
+            where = f"details in {_crash_report(exc)}; please include that file in a bug report"
+        except OSError as report_error:
+            where = f"no crash report, because writing it failed: {report_error}"
+        typer.echo(f"error: unexpected {type(exc).__name__}: {summary} ({where})", err=True)
         return EXIT_CRASH
     return result if isinstance(result, int) else 0
 
