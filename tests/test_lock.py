@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +153,27 @@ def test_publish_clears_stale_lock(repo: Path, cli: Any) -> None:
     result = cli("model-publish", "--path", "model.bin", "--version", "1.0.0", cwd=repo)
     assert result.exit_code == 0, result.stderr
     assert not (repo / ".git" / LOCK_NAME).exists()
+
+
+def test_lock_excludes_threads(tmp_path: Path) -> None:
+    # flock(2) locks belong to open file descriptions, not processes, so threads of
+    # one server (the HTTP API publishes from a thread pool) also take turns.
+    inside: list[int] = []
+    overlaps: list[int] = []
+
+    def worker() -> None:
+        for _ in range(50):
+            with writer_lock(tmp_path, timeout=60):
+                inside.append(1)
+                if len(inside) > 1:
+                    overlaps.append(1)
+                time.sleep(0.0005)
+                inside.pop()
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert overlaps == []
+    assert not (tmp_path / LOCK_NAME).exists()
