@@ -6,7 +6,7 @@ import logging
 import time
 from dataclasses import dataclass
 
-from gitreg import signing
+from gitreg import journal, signing
 from gitreg.entries import Entry
 from gitreg.errors import CheckFailedError, GitError, RejectedError, UsageError
 from gitreg.gitrepo import Repository
@@ -133,6 +133,7 @@ def release(
     """
     _check_tag(repo, tag)
     with writer_lock(repo.git_dir, timeout=lock_timeout):
+        journal.repair(repo)
         head = _check_clean(repo)
         _verified(repo)
         notes = release_notes(repo, tag, commit=head)

@@ -296,3 +296,11 @@ def test_ctrl_c_rolls_back(published: Path, cli: Any, monkeypatch: pytest.Monkey
     assert result.exit_code == 130
     assert state.consistent, state
     assert state.head_versions == {"1.0.0"}
+
+
+def test_release_repairs_first(published: Path, cli: Any) -> None:
+    _die(published, "Repository:advance_branch_and_tag:before")
+    result = cli("release", "v1.0.0", "--no-sign", cwd=published)
+    assert result.exit_code == 0, result.stderr
+    assert "rolled back the interrupted publish" in result.stderr
+    assert not registry_state(published).journal
