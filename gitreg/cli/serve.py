@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -21,6 +23,28 @@ def _import_server() -> None:
             f"'gitreg serve' needs FastAPI and uvicorn, but {exc.name} is not installed",
             hint="install them with: pip install 'gitreg[api]'",
         ) from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here, so that a busy port gets gitreg's one-line error."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except OSError as exc:
+        raise GitregError(
+            f"--host {host} cannot be resolved: {exc.strerror}",
+            hint="pass an IP address such as 127.0.0.1",
+        ) from None
+    listener = socket.socket(family, kind, proto)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(address)
+    except OSError as exc:
+        listener.close()
+        raise GitregError(
+            f"cannot listen on {host}:{port}: {exc.strerror}",
+            hint="pick another --port, or stop the process that uses it",
+        ) from None
+    return listener
 
 
 def serve(
@@ -57,7 +81,7 @@ def serve(
         bool, typer.Option("--access-log/--no-access-log", help="Log one line per request.")
     ] = True,
 ) -> None:
-    """Serve the registry as committed on a git ref over a read-only HTTP API."""
+    """Serve the registry as committed on a git ref over HTTP, read-only by default."""
     _import_server()
     import uvicorn
 
@@ -65,7 +89,15 @@ def serve(
 
     logging.getLogger("gitreg").setLevel(logging.INFO)
     app = create_app(Path.cwd(), ref=ref, key_file=keys, allow_writes=allow_writes)
-    uvicorn.run(app, host=host, port=port, access_log=access_log, log_level="info")
+    listener = _listen(host, port)
+    bound_host, bound_port = listener.getsockname()[:2]
+    shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+    # uvicorn names the address only when it binds the socket itself.
+    logging.getLogger("gitreg.api").info("listening on http://%s:%d", shown_host, bound_port)
+    config = uvicorn.Config(app, access_log=access_log, log_level="info")
+    # uvicorn shuts down gracefully on Ctrl-C, then raises the signal again.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[listener])
 
 
 def register(app: typer.Typer) -> None:

@@ -149,3 +149,38 @@ def test_help_describes_every_option(cli: Any, tmp_path: Path, command: list[str
     assert result.exit_code == 0
     assert options
     assert all(len(line.split(None, 1)) == 2 for line in options)
+
+
+def test_serve_busy_port(cli: Any, registry: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = cli("serve", "--port", str(port), cwd=registry)
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "pick another --port" in result.stderr
+
+
+def test_serve_unknown_host(cli: Any, registry: Path) -> None:
+    result = cli("serve", "--host", "no-such-host.invalid", cwd=registry)
+    assert result.exit_code == 1
+    assert "--host no-such-host.invalid cannot be resolved" in result.stderr
+
+
+def test_serve_port_zero_logs_address(registry: Path) -> None:
+    command = [sys.executable, "-m", "gitreg", "serve", "--port", "0", "--no-access-log"]
+    process = subprocess.Popen(command, cwd=registry, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stderr is not None
+        line = ""
+        for line in process.stderr:
+            if "listening on" in line:
+                break
+        port = int(line.rsplit(":", 1)[1])
+        response = httpx.get(f"http://127.0.0.1:{port}/api/registry/health", timeout=10)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+    assert response.status_code == 200
+    assert process.returncode == 0
