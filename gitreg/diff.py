@@ -88,8 +88,10 @@ def default_base(repo: Repository) -> Revision:
         GitError: there is no HEAD commit, no default branch, or no common ancestor.
     """
     head = repo.head_commit()
+    if head is None:
+        raise GitError("the repository has no commits", hint="publish or commit something first")
     found = repo.default_branch()
-    if head is None or found is None:
+    if found is None:
         raise GitError(
             "no default branch (origin/HEAD, main or master) to compare with",
             hint="name the base revision: 'gitreg diff BASE'",

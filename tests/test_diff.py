@@ -175,3 +175,9 @@ def test_invalid_manifest_named(cli: Any, history: tuple[Path, str, str]) -> Non
     result = cli("diff", "HEAD", cwd=repo)
     assert result.exit_code == 1
     assert f"{MODELS}:1:2: invalid JSON" in result.stderr
+
+
+def test_empty_repository(cli: Any, repo: Path) -> None:
+    result = cli("diff", cwd=repo)
+    assert result.exit_code == 1
+    assert "the repository has no commits" in result.stderr

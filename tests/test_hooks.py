@@ -114,6 +114,28 @@ def test_new_entry_by_hand_passes(hooked: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_merge_commit_hook_passes(cli: Any, hooked: Path) -> None:
+    # 'git merge' runs pre-merge-commit on the merged index, which the driver built.
+    git(hooked, "switch", "-q", "-c", "side")
+    publish_model(cli, hooked, "forecast", "1.1.0")
+    git(hooked, "switch", "-q", "main")
+    publish_model(cli, hooked, "churn", "1.0.0")
+    result = run_git(hooked, "merge", "--no-edit", "side")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run_git(hooked, "rev-list", "--count", "--merges", "HEAD").stdout == "1\n"
+
+
+def test_merge_of_hand_edit_rejected(hooked: Path) -> None:
+    git(hooked, "switch", "-q", "-c", "side")
+    edit_manifest(hooked, MODELS, _set_metric)
+    git(hooked, "commit", "-q", "--no-verify", "-am", "Edit by hand")
+    git(hooked, "switch", "-q", "main")
+    git(hooked, "commit", "-q", "--allow-empty", "-m", "Move main on")
+    result = run_git(hooked, "merge", "--no-edit", "side")
+    assert result.returncode == 1
+    assert "model 'forecast' 1.0.0 was edited (metrics changed)" in result.stderr
+
+
 # The checks on bytes --------------------------------------------------------------
 
 
