@@ -15,8 +15,8 @@ from gitreg.errors import UsageError
 MAX_NAME_LENGTH = 100
 # NOTE: names that differ only in case ('Forecast', 'forecast') are both accepted, but
 # their loose tag refs are one file on case-insensitive file systems (macOS, Windows),
-# so the second publish there fails at the tag. Rejecting such pairs needs a rule for
-# registries that already contain both.
+# so the second publish there should be rejected as a stray tag (untested on such a
+# system). Rejecting such pairs needs a rule for registries that already contain both.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 NAME_FORBIDDEN_PATTERN = r"(\.\.|\.lock$|\.$)"
 CLIENT_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
