@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
+import semver
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gitreg.errors import UsageError
+from gitreg.manifest import load_schema
 from gitreg.versions import parse_version, precedence_key
 from tests.conftest import Cli
 from tests.helpers import commit, publish_model
@@ -110,3 +115,36 @@ def test_fetch_build_metadata_version(cli: Cli, repo: Path) -> None:
     publish_model(cli, repo, version="1.0.0-rc.1")
     assert _fetch_version(cli, repo) == "Model: model v1.0.0+exp.sha.5114f85"
     assert _fetch_version(cli, repo, "--version", "1.0.0") == "Model: model v1.0.0+exp.sha.5114f85"
+
+
+_IDENTIFIER = st.from_regex(r"(0|[1-9][0-9]{0,2}|[0-9a-zA-Z-]{0,3}[a-zA-Z-][0-9a-zA-Z-]{0,3})",
+                            fullmatch=True)
+_VERSION = st.builds(
+    lambda core, pre, build: ".".join(map(str, core))
+    + (f"-{'.'.join(pre)}" if pre else "")
+    + (f"+{'.'.join(build)}" if build else ""),
+    st.tuples(*[st.integers(0, 12)] * 3),
+    st.lists(_IDENTIFIER, max_size=3),
+    st.lists(st.from_regex(r"[0-9a-zA-Z-]{1,4}", fullmatch=True), max_size=2),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(first=_VERSION, second=_VERSION)
+def test_precedence_matches_semver(first: str, second: str) -> None:
+    expected = semver.Version.parse(first).compare(second)
+    ours = precedence_key(first), precedence_key(second)
+    assert ((ours[0] > ours[1]) - (ours[0] < ours[1])) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(alphabet="0123456789.-+aZv", max_size=14))
+def test_parse_agrees_with_schema(text: str) -> None:
+    pattern = load_schema("model")["definitions"]["model"]["properties"]["version"]["pattern"]
+    try:
+        parse_version(text)
+    except UsageError:
+        accepted = False
+    else:
+        accepted = True
+    assert accepted == (re.fullmatch(pattern.rstrip("$"), text) is not None)
