@@ -441,6 +441,11 @@ class Repository:
     def write_blob(self, data: bytes) -> str:
         return str(self._repo.create_blob(data))
 
+    @staticmethod
+    def hash_blob(data: bytes) -> str:
+        """Return the id that ``data`` has as a blob, without writing it."""
+        return str(pygit2.hash(data))
+
     def tree_with_file(self, commit: str | None, path: str, blob_id: str) -> str:
         """Return a tree equal to ``commit``'s with only ``path`` set to ``blob_id``."""
         base = None if commit is None else self._repo[commit].peel(pygit2.Tree)
