@@ -47,6 +47,7 @@ from gitreg.manifest import MANIFEST_PATHS, serialize  # noqa: E402
 from gitreg.manifest_cache import RECORD_PATH, ManifestCache  # noqa: E402
 
 GITREG = str(Path(sys.executable).with_name("gitreg"))
+GNU_TIME = "/usr/bin/time"
 GTO = str(GTO_VENV / "bin" / "gto")
 MANIFEST = MANIFEST_PATHS["model"]
 FETCH_NAME = "model-00005"
@@ -98,12 +99,18 @@ def _ratio(value: float) -> str:
 def run_timed(argv: list[str], cwd: Path, series: Series, *, timeout: float | None = None) -> None:
     """Run ``argv`` to completion and add its wall time, CPU time and peak memory.
 
-    The child is started with ``posix_spawn``, which does not copy this process's
-    memory first, so the child's peak RSS is its own. A child still running after
+    The child runs under GNU time, which starts it with fork from a small process
+    and reports the child's own peak RSS; rusage from this process would count this
+    process's memory, which the child shares until it execs. Wall time therefore
+    includes starting GNU time, about a millisecond. A child still running after
     ``timeout`` seconds is killed, and the series is marked as timed out.
     """
-    program = shutil.which(argv[0]) or argv[0]
-    with open(os.devnull, "wb") as sink, tempfile.TemporaryFile() as errors:
+    with (
+        open(os.devnull, "wb") as sink,
+        tempfile.TemporaryFile() as errors,
+        tempfile.NamedTemporaryFile("r") as memory,
+    ):
+        command = [GNU_TIME, "--format=%M", f"--output={memory.name}", *argv]
         actions = [
             (os.POSIX_SPAWN_DUP2, sink.fileno(), 1),
             (os.POSIX_SPAWN_DUP2, errors.fileno(), 2),
@@ -114,7 +121,7 @@ def run_timed(argv: list[str], cwd: Path, series: Series, *, timeout: float | No
         started = time.perf_counter()
         try:
             pid = os.posix_spawn(
-                program, argv, {**os.environ, "PWD": str(cwd)}, file_actions=actions
+                GNU_TIME, command, {**os.environ, "PWD": str(cwd)}, file_actions=actions
             )
         finally:
             os.chdir(previous)
@@ -122,11 +129,13 @@ def run_timed(argv: list[str], cwd: Path, series: Series, *, timeout: float | No
         wall = time.perf_counter() - started
         errors.seek(0)
         message = errors.read().decode(errors="replace").strip()
+        lines = memory.read().split()
     if os.waitstatus_to_exitcode(status) != 0 and not series.timed_out:
         raise RuntimeError(f"{' '.join(argv)} failed in {cwd}: {message}")
     series.wall.append(wall)
     series.cpu.append(usage.ru_utime + usage.ru_stime)
-    series.max_rss_kib.append(usage.ru_maxrss)
+    if lines and lines[-1].isdigit():
+        series.max_rss_kib.append(int(lines[-1]))
 
 
 def _wait(
