@@ -723,7 +723,7 @@ def measure_size(size: int, args: argparse.Namespace) -> list[Series]:
     return results
 
 
-def main() -> None:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -752,10 +752,15 @@ def main() -> None:
     parser.add_argument(
         "--plot", type=Path, default=ROOT / "docs" / "benchmarks.png", help="PNG to write."
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_arguments()
     sizes = [int(size) for size in args.sizes.split(",") if size]
     if not args.skip_gto:
         ensure_gto()
+
     machine = describe_machine()
     results = startup(args.runs)
     for size in sizes:
@@ -763,14 +768,11 @@ def main() -> None:
     if not args.skip_hash:
         results += hashing(args.hash_runs)
     machine["load_average_at_end"] = " ".join(f"{value:.2f}" for value in os.getloadavg())
+
     OUT.mkdir(exist_ok=True)
     command = "python bench/run.py " + " ".join(sys.argv[1:])
-    (OUT / "results.json").write_text(
-        json.dumps(
-            {"machine": machine, "results": [asdict(series) for series in results]}, indent=1
-        ),
-        encoding="utf-8",
-    )
+    samples = {"machine": machine, "results": [asdict(series) for series in results]}
+    (OUT / "results.json").write_text(json.dumps(samples, indent=1), encoding="utf-8")
     report = write_report(results, machine, sizes, command.strip())
     (OUT / "report.md").write_text(report, encoding="utf-8")
     plot(results, sizes, args.plot)
