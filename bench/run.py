@@ -121,7 +121,11 @@ def run_timed(argv: list[str], cwd: Path, series: Series, *, timeout: float | No
         started = time.perf_counter()
         try:
             pid = os.posix_spawn(
-                GNU_TIME, command, {**os.environ, "PWD": str(cwd)}, file_actions=actions
+                GNU_TIME,
+                command,
+                {**os.environ, "PWD": str(cwd)},
+                file_actions=actions,
+                setsid=True,
             )
         finally:
             os.chdir(previous)
@@ -133,7 +137,9 @@ def run_timed(argv: list[str], cwd: Path, series: Series, *, timeout: float | No
     if os.waitstatus_to_exitcode(status) != 0 and not series.timed_out:
         raise RuntimeError(f"{' '.join(argv)} failed in {cwd}: {message}")
     series.wall.append(wall)
-    series.cpu.append(usage.ru_utime + usage.ru_stime)
+    # A stopped command's CPU time is lost with it; the series keeps its wall time only.
+    if not series.timed_out:
+        series.cpu.append(usage.ru_utime + usage.ru_stime)
     if lines and lines[-1].isdigit():
         series.max_rss_kib.append(int(lines[-1]))
 
@@ -146,7 +152,8 @@ def _wait(
         if found != 0:
             return found, status, usage
         if timeout is not None and time.perf_counter() - started > timeout:
-            os.kill(pid, signal.SIGKILL)
+            # GNU time and the command share a new session; stop them both.
+            os.killpg(pid, signal.SIGKILL)
             series.timed_out = True
             return os.wait4(pid, 0)
         time.sleep(0.0005)
@@ -515,7 +522,7 @@ def comparison_rows(results: list[Series], sizes: list[int]) -> list[str]:
             if peer.timed_out:
                 ratio = f"over {ratio}"
             cpu_ratio = "-"
-            if peer.cpu and gitreg_series.cpu:
+            if peer.cpu and gitreg_series.cpu and not peer.timed_out:
                 cpu_ratio = _ratio(
                     statistics.median(peer.cpu) / statistics.median(gitreg_series.cpu)
                 )
@@ -684,14 +691,27 @@ def plot(results: list[Series], sizes: list[int], target: Path) -> None:
                 for median, (_, series) in zip(medians, points, strict=True)
             ]
             axis.errorbar(xs, medians, yerr=[low, high], fmt=style, capsize=3, label=label)
+            for size, series in points:
+                if series.timed_out:
+                    axis.annotate(
+                        f"stopped at {max(series.wall):.0f} s",
+                        (size, series.median()),
+                        textcoords="offset points",
+                        xytext=(-86, 4),
+                        fontsize="small",
+                    )
         axis.set_title(title)
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("registry entries")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("seconds (median, bars: min-max)")
-    axes[-1].legend(fontsize="small")
-    figure.tight_layout()
+    handles: dict[str, object] = {}
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    figure.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles))
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
     target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target, dpi=110)
 
