@@ -121,12 +121,34 @@ def _crash_report(exc: BaseException) -> Path:
     return report
 
 
-# typer 0.29 ships its own copy of click and raises that copy's exceptions, which
-# are not subclasses of click's. Usage errors of both kinds must reach exc.show().
-_CLICK_ERRORS: tuple[type[Any], ...] = tuple(
-    {click.ClickException}
-    | {cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"}
-)
+def _click_classes(name: str, module_class: type[Any]) -> tuple[type[Any], ...]:
+    """``module_class`` plus the class called ``name`` in the click that typer raises.
+
+    typer 0.29 ships its own copy of click and raises that copy's exceptions, which
+    are not subclasses of click's, so each catch names both.
+    """
+    typer_click = vars(sys.modules[typer.BadParameter.__module__])
+    return tuple({module_class} | ({typer_click[name]} if name in typer_click else set()))
+
+
+_CLICK_ERRORS = _click_classes("ClickException", click.ClickException)
+_USAGE_ERRORS = _click_classes("UsageError", click.UsageError)
+_HELP_REQUESTS = _click_classes("NoArgsIsHelpError", click.exceptions.NoArgsIsHelpError)
+
+
+def _show_click_error(exc: Any) -> None:
+    """Print a click error as one line, or the help that a bare command asks for."""
+    if isinstance(exc, _HELP_REQUESTS) or not isinstance(exc, _USAGE_ERRORS):
+        exc.show()
+        return
+    command = exc.ctx.command_path if exc.ctx is not None else "gitreg"
+    topic = "the commands and options" if command == "gitreg" else "the options"
+    message = exc.format_message()
+    # typer and click both append suggestions for an unknown command; keep typer's.
+    head, _, tail = message.partition(" (Did you mean one of:")
+    if tail and "Did you mean" in head:
+        message = head
+    typer.echo(f"error: {message} (run '{command} --help' for {topic})", err=True)
 _ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
 
 
@@ -136,7 +158,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         result = command.main(args=argv, prog_name="gitreg", standalone_mode=False)
     except _CLICK_ERRORS as exc:
-        exc.show()
+        _show_click_error(exc)
         return int(exc.exit_code)
     except _ABORTS:
         typer.echo("Aborted.", err=True)

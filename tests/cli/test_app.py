@@ -34,6 +34,48 @@ def test_non_integer_option(cli: Cli, repo: Path) -> None:
     assert "Invalid value for '--cleanliness'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["model-publish", "--cleanliness", "93.5"], "'93.5'"),
+        (["model-publish", "--cleanliness", "abc"], "'abc'"),
+        (["list", "--type", "foo"], "'foo'"),
+        (["dataset-register", "--rows", "1.5"], "'1.5'"),
+        (["stats", "--bogus"], "'--bogus'"),
+    ],
+)
+def test_usage_error_one_line(cli: Cli, repo: Path, args: list[str], named: str) -> None:
+    result = cli(*args, cwd=repo)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert named in result.stderr
+    assert result.stderr.startswith("error: ")
+    assert f"(run 'gitreg {args[0]} --help' for the options)" in result.stderr
+
+
+def test_usage_error_root_points_to_help(cli: Cli, repo: Path) -> None:
+    result = cli("no-such-command", cwd=repo)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "(run 'gitreg --help' for the commands and options)" in result.stderr
+
+
+def test_usage_error_one_suggestion_list(cli: Cli, repo: Path) -> None:
+    result = cli("dataset-publish", cwd=repo)
+    assert result.stderr.count("Did you mean") == 1
+
+
+def test_usage_error_no_usage_block(cli: Cli, repo: Path) -> None:
+    result = cli("model-publish", "--cleanliness", "abc", cwd=repo)
+    assert "Usage:" not in result.stderr
+
+
+def test_group_without_subcommand_shows_help(cli: Cli, repo: Path) -> None:
+    result = cli("api-key", cwd=repo)
+    assert result.exit_code == 2
+    assert "Usage:" in result.stdout + result.stderr
+
+
 def test_unexpected_error_reported(
     cli: Cli, repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
