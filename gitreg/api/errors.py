@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -78,8 +78,18 @@ _PARAMETER_CHECKS: dict[str, Callable[[str], object]] = {
 }
 
 
+def _where(location: tuple[Any, ...]) -> str:
+    """Name a pydantic error location as a reader would: ``field 'metrics.rmse'``."""
+    source, path = (location[0], location[1:]) if location else ("body", ())
+    dotted = ".".join(str(part) for part in path)
+    if not dotted:
+        return "the body" if source == "body" else str(source)
+    kinds = {"body": "field", "query": "query parameter", "path": "path parameter"}
+    return f"{kinds.get(str(source), str(source))} '{dotted}'"
+
+
 def _parameter_message(location: tuple[Any, ...], message: str, value: object) -> str:
-    where = " ".join(str(part) for part in location)
+    where = _where(location)
     if len(location) == 2 and location[0] in ("query", "path", "body") and isinstance(value, str):
         check = _PARAMETER_CHECKS.get(str(location[1]))
         if check is not None:
@@ -90,13 +100,57 @@ def _parameter_message(location: tuple[Any, ...], message: str, value: object) -
     return f"{where}: {message}"
 
 
+def _problem_message(problem: Mapping[str, Any]) -> str:
+    location = tuple(problem["loc"])
+    value = problem.get("input")
+    if location == ("body", "artifacts") and problem["type"] in ("too_long", "too_short"):
+        count = len(value) if isinstance(value, list) else 0
+        return (
+            f"field 'artifacts' holds {count} paths, and it must hold exactly 1: "
+            "an entry records one artifact"
+        )
+    return _parameter_message(location, problem["msg"], value)
+
+
+def _merge_union_members(problems: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Return ``problems`` with each value that fits no member of a union as one problem.
+
+    pydantic reports such a value once per union member, with the member's name
+    appended to the location: ``body metrics rmse int``, ``body metrics rmse float``.
+    """
+    merged: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for index, problem in enumerate(problems):
+        location = tuple(problem["loc"])
+        key = location[:-1] if len(location) > 2 else (index,)
+        merged.setdefault(key, []).append(problem)
+    result: list[Mapping[str, Any]] = []
+    for key, members in merged.items():
+        if len(members) == 1:
+            result.append(members[0])
+            continue
+        wanted = " or ".join(str(m["msg"]).removeprefix("Input should be ") for m in members)
+        result.append({**members[0], "loc": key, "msg": f"Input should be {wanted}"})
+    return result
+
+
 async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = exc.errors()
     first = problems[0]
-    message = _parameter_message(tuple(first["loc"]), first["msg"], first.get("input"))
-    if len(problems) > 1:
-        message += f" (and {len(problems) - 1} more problems)"
+    if first["type"] == "json_invalid":
+        # FastAPI reports a body it cannot parse as a validation error at ("body", offset).
+        offset = first["loc"][-1]
+        reason = first.get("ctx", {}).get("error", "invalid JSON")
+        return error_response(
+            400,
+            "invalid_request",
+            f"the body is not valid JSON: {reason} at character {offset}",
+            hint="send one JSON object with the header Content-Type: application/json",
+        )
+    groups = _merge_union_members(problems)
+    message = _problem_message(groups[0])
+    if len(groups) > 1:
+        message += f" (and {len(groups) - 1} more problems)"
     return error_response(422, "invalid_request", message, hint="see /docs for the parameters")
 
 

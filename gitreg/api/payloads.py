@@ -120,7 +120,10 @@ class _PublishBody(BaseModel):
     artifacts: list[ArtifactPath] = Field(
         min_length=1,
         max_length=1,
-        description="One path inside the repository work tree; the file must exist there.",
+        description=(
+            "Exactly one path (at most 1 item): the artifact inside the repository "
+            "work tree. The file must exist there."
+        ),
     )
     client: ClientSlug | None = Field(
         default=None,

@@ -7,6 +7,7 @@ and serialises with other writers on the repository lock.
 
 import asyncio
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +50,25 @@ _PUBLISH_FAILURES: tuple[tuple[type[GitregError], int, str], ...] = (
     (SigningError, 500, "signing_failed"),
     (ManifestError, 500, "manifest_invalid"),
 )
+
+
+# The core words its errors for the command line; over HTTP the same values are body
+# fields and query parameters. Most specific first.
+_API_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"with --rows N\b"), "in the row_count field"),
+    (re.compile(r"--rows\b"), "row_count"),
+    (re.compile(r"--cleanliness\b"), "cleanliness_score"),
+    (re.compile(r"--release\b"), "release_tag"),
+    (re.compile(r"--notes\b"), "notes"),
+    (re.compile(r"--no-hash\b"), "rehash=false"),
+)
+
+
+def api_words(text: str) -> str:
+    """Return ``text`` with command-line options replaced by their API names."""
+    for pattern, replacement in _API_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _writer(scope: Scope) -> Scope:
@@ -99,7 +119,8 @@ async def _publish(request: PublishRequest, *, workdir: Path, scope: Scope) -> P
             exc,
         )
         headers = {"Retry-After": "1"} if status == 503 else None
-        raise ApiError(status, code, exc.message, hint=exc.hint, headers=headers) from None
+        hint = api_words(exc.hint) if exc.hint else None
+        raise ApiError(status, code, api_words(exc.message), hint=hint, headers=headers) from None
     logger.info("key %s published %s at %s", scope.key_name, result.tag, result.commit)
     return result
 
@@ -204,7 +225,7 @@ def _verify(workdir: Path, *, rehash: bool) -> VerifyResult:
     return VerifyResult(
         valid=report.valid,
         errors=report.errors,
-        warnings=report.warnings,
+        warnings=[api_words(warning) for warning in report.warnings],
         models_checked=report.models_checked,
         datasets_checked=report.datasets_checked,
         artifacts_hashed=report.artifacts_hashed,

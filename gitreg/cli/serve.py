@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import socket
 from pathlib import Path
@@ -94,7 +95,12 @@ def serve(
     shown_host = f"[{bound_host}]" if ":" in bound_host else bound_host
     # uvicorn names the address only when it binds the socket itself.
     logging.getLogger("gitreg.api").info("listening on http://%s:%d", shown_host, bound_port)
-    config = uvicorn.Config(app, access_log=access_log, log_level="info")
+    # Standard output carries data only, so uvicorn's access log joins the rest on stderr.
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["handlers"]["access"]["stream"] = "ext://sys.stderr"
+    config = uvicorn.Config(
+        app, access_log=access_log, log_level="info", log_config=log_config
+    )
     # uvicorn shuts down gracefully on Ctrl-C, then raises the signal again.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[listener])

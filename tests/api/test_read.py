@@ -126,7 +126,7 @@ def test_model_version_of_other_client_404(http: Http, registry: Path) -> None:
         ({"version": "v1.0.0"}, "drop the leading 'v'"),
         ({"version": "1.0"}, "MAJOR.MINOR.PATCH"),
         ({"client": "Acme Corp"}, "client 'Acme Corp' is not a valid slug"),
-        ({"release": ""}, "query release"),
+        ({"release": ""}, "query parameter 'release'"),
     ],
 )
 def test_bad_query_422(http: Http, registry: Path, params: dict[str, str], expected: str) -> None:

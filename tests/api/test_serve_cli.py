@@ -29,6 +29,7 @@ class ServeProcess:
     def __init__(self, repo: Path, *options: str) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.stdout = ""
         command = [sys.executable, "-m", "gitreg", "serve", "--port", str(self.port), *options]
         self.process = subprocess.Popen(
             command, cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -52,10 +53,10 @@ class ServeProcess:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            _, stderr = self.process.communicate(timeout=15)
+            self.stdout, stderr = self.process.communicate(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, stderr = self.process.communicate()
+            self.stdout, stderr = self.process.communicate()
         return self.process.returncode, stderr
 
 
@@ -81,6 +82,20 @@ def test_serve_open_api(serve: Any, registry: Path) -> None:
     assert response.json()["count"] == 2
     assert code == 0
     assert "no key file: the API is open to anyone who can reach it" in stderr
+
+
+def test_serve_access_log_on_stderr(serve: Any, registry: Path) -> None:
+    server = serve(registry)
+    httpx.get(f"{server.url}/api/registry/models")
+    _, stderr = server.stop()
+    assert '"GET /api/registry/models HTTP/1.1" 200' in stderr
+
+
+def test_serve_stdout_empty(serve: Any, registry: Path) -> None:
+    server = serve(registry)
+    httpx.get(f"{server.url}/api/registry/models")
+    server.stop()
+    assert server.stdout == ""
 
 
 def test_serve_with_keys(serve: Any, registry: Path, keys: Keys) -> None:

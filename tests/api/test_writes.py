@@ -137,10 +137,11 @@ def test_artifact_outside_repo_rejected(
     ("fields", "expected"),
     [
         ({"version": "1.0"}, "MAJOR.MINOR.PATCH"),
-        ({"metrics": {"rmse": "low"}}, "body metrics rmse"),
-        ({"artifacts": []}, "body artifacts"),
-        ({"cleanliness_score": 101}, "body cleanliness_score"),
-        ({"unknown": 1}, "body unknown"),
+        ({"metrics": {"rmse": "low"}}, "field 'metrics.rmse': Input should be a valid integer or"),
+        ({"artifacts": []}, "field 'artifacts' holds 0 paths, and it must hold exactly 1"),
+        ({"artifacts": ["a", "b"]}, "field 'artifacts' holds 2 paths, and it must hold exactly 1"),
+        ({"cleanliness_score": 101}, "field 'cleanliness_score'"),
+        ({"unknown": 1}, "field 'unknown'"),
     ],
 )
 def test_bad_body_422(
@@ -151,6 +152,46 @@ def test_bad_body_422(
     response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
     assert response.status_code == 422
     assert expected in response.json()["message"]
+
+
+def test_bad_body_no_location_prefix(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    body = _body(registry, artifacts=["a", "b"])
+    client = http(writable)
+    response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
+    assert not response.json()["message"].startswith("body ")
+
+
+def test_bad_body_counts_other_problems(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    body = _body(registry, metrics={"rmse": "low"}, cleanliness_score=101)
+    client = http(writable)
+    response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
+    assert response.json()["message"].endswith("(and 1 more problems)")
+
+
+def test_body_not_json_400(http: Http, writable: Any, keys: Keys) -> None:
+    headers = {**keys.header(keys.all_writer), "Content-Type": "application/json"}
+    response = http(writable).post(f"{API}/models", content=b"{not json", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert response.json()["message"].startswith("the body is not valid JSON: ")
+
+
+def test_body_not_json_names_offset(http: Http, writable: Any, keys: Keys) -> None:
+    headers = {**keys.header(keys.all_writer), "Content-Type": "application/json"}
+    response = http(writable).post(f"{API}/models", content=b"{not json", headers=headers)
+    assert "at character 1" in response.json()["message"]
+
+
+def test_body_json_array_422(http: Http, writable: Any, keys: Keys) -> None:
+    response = http(writable).post(
+        f"{API}/models", json=[1], headers=keys.header(keys.all_writer)
+    )
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("the body: ")
 
 
 def test_writer_registers_dataset(http: Http, writable: Any, registry: Path, keys: Keys) -> None:
@@ -178,6 +219,24 @@ def test_dataset_rows_required(http: Http, writable: Any, registry: Path, keys: 
     assert response.json()["error"] == "invalid_request"
 
 
+def test_dataset_rows_hint_names_field(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    client = http(writable)
+    body = {"name": "clicks", "version": "1.0.0", "artifacts": [_artifact(registry, "c.csv")]}
+    response = client.post(f"{API}/datasets", json=body, headers=keys.header(keys.all_writer))
+    assert response.json()["hint"] == "pass it in the row_count field"
+
+
+def test_dataset_rows_hint_no_option(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    client = http(writable)
+    body = {"name": "clicks", "version": "1.0.0", "artifacts": [_artifact(registry, "c.csv")]}
+    response = client.post(f"{API}/datasets", json=body, headers=keys.header(keys.all_writer))
+    assert "--" not in response.text
+
+
 def test_verify_all_clients_key(http: Http, writable: Any, keys: Keys) -> None:
     response = http(writable).post(f"{API}/verify", headers=keys.header(keys.everyone))
     result = response.json()
@@ -201,6 +260,14 @@ def test_verify_without_rehash(http: Http, writable: Any, keys: Keys) -> None:
         f"{API}/verify", params={"rehash": "false"}, headers=keys.header(keys.everyone)
     )
     assert response.json()["artifacts_hashed"] == 0
+
+
+def test_verify_without_rehash_warning(http: Http, writable: Any, keys: Keys) -> None:
+    client = http(writable)
+    response = client.post(
+        f"{API}/verify", params={"rehash": "false"}, headers=keys.header(keys.everyone)
+    )
+    assert response.json()["warnings"] == ["artifact hashes were not checked (rehash=false)"]
 
 
 def test_verify_scoped_key_403(http: Http, writable: Any, keys: Keys) -> None:
