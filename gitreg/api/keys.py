@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable
@@ -34,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, Valida
 
 from gitreg.entries import SHA256_PATTERN, Entry
 from gitreg.errors import RejectedError, UsageError
-from gitreg.names import CLIENT_PATTERN
+from gitreg.names import CLIENT_PATTERN, check_client
 
 logger = logging.getLogger(__name__)
 
@@ -235,6 +236,18 @@ def add_key(path: Path, *, name: str, clients: tuple[str, ...] | None, writer: b
             hint=f"pick another name, or revoke the old key with "
             f"'gitreg api-key remove --name {name}'",
         )
+    if not re.fullmatch(KEY_NAME_PATTERN, name):
+        raise UsageError(
+            f"key name '{name}' is not valid",
+            hint="start with a letter or digit and use only letters, digits, '.', '_' and '-', "
+            "at most 100 characters",
+        )
+    if clients is not None and not clients:
+        raise UsageError(
+            f"key '{name}' has no client", hint="pass --client SLUG, or --all-clients"
+        )
+    for client in clients or ():
+        check_client(client)
     key = generate_key()
     document = {
         "name": name,
@@ -242,16 +255,8 @@ def add_key(path: Path, *, name: str, clients: tuple[str, ...] | None, writer: b
         "clients": ALL_CLIENTS if clients is None else list(clients),
         "writer": writer,
     }
-    try:
-        record = KeyRecord.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        value = first.get("input")
-        raise UsageError(
-            f"{first['loc'][0]} '{value}' is not valid: {first['msg']}",
-            hint="key names use letters, digits, '.', '_' and '-'; "
-            "clients are slugs such as acme-corp",
-        ) from None
+    # The checks above cover every field the caller chose, so a failure here is a bug.
+    record = KeyRecord.model_validate(document)
     _write_private(path, _render((*existing, record)))
     logger.info("added API key %s to %s", name, path)
     return key

@@ -19,12 +19,18 @@ api_key_app = typer.Typer(
     no_args_is_help=True,
 )
 
-KeysOption = Annotated[
+AddKeysOption = Annotated[
     Path,
     typer.Option(
         "--keys",
-        help="Key file to change (JSON Lines, created if missing). Keep it outside the repository.",
+        help="Key file to add to (JSON Lines, created if missing). Keep it outside the repository.",
     ),
+]
+ListKeysOption = Annotated[
+    Path, typer.Option("--keys", help="Key file to read (JSON Lines); it must exist.")
+]
+RemoveKeysOption = Annotated[
+    Path, typer.Option("--keys", help="Key file to remove the key from (JSON Lines).")
 ]
 NameOption = Annotated[
     str, typer.Option("--name", help="Name of the key, shown in logs and listings.")
@@ -33,7 +39,7 @@ NameOption = Annotated[
 
 @api_key_app.command("add")
 def add(
-    keys: KeysOption,
+    keys: AddKeysOption,
     name: NameOption,
     client: Annotated[
         list[str] | None,
@@ -70,7 +76,7 @@ def add(
 
 @api_key_app.command("list")
 def list_keys(
-    keys: KeysOption,
+    keys: ListKeysOption,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print JSON on standard output.")
     ] = False,
@@ -94,7 +100,7 @@ def list_keys(
 
 
 @api_key_app.command("remove")
-def remove(keys: KeysOption, name: NameOption) -> None:
+def remove(keys: RemoveKeysOption, name: NameOption) -> None:
     """Revoke a key; a running server rejects it from its next request on."""
     from gitreg.api.keys import remove_key
 

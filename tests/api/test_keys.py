@@ -118,9 +118,47 @@ def test_add_rejects_duplicate_name(tmp_path: Path) -> None:
 
 def test_add_rejects_bad_client(tmp_path: Path) -> None:
     path = tmp_path / "keys.jsonl"
-    with pytest.raises(UsageError, match="clients"):
+    with pytest.raises(UsageError, match=r"^client 'Not A Slug' is not a valid slug "):
         add_key(path, name="ci", clients=("Not A Slug",), writer=False)
     assert not path.exists()
+
+
+def test_add_rejects_bad_name(tmp_path: Path) -> None:
+    path = tmp_path / "keys.jsonl"
+    with pytest.raises(UsageError, match=r"^key name 'bad name' is not valid "):
+        add_key(path, name="bad name", clients=None, writer=False)
+    assert not path.exists()
+
+
+def test_add_rejects_no_client(tmp_path: Path) -> None:
+    path = tmp_path / "keys.jsonl"
+    with pytest.raises(UsageError, match=r"^key 'ci' has no client "):
+        add_key(path, name="ci", clients=(), writer=False)
+    assert not path.exists()
+
+
+def test_cli_add_bad_client_one_line(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "keys.jsonl"
+    args = ["--keys", str(path), "--name", "ci", "--client", "Bad Client"]
+    result = cli("api-key", "add", *args, cwd=tmp_path)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "error: client 'Bad Client' is not a valid slug "
+        "(use lowercase letters, digits, '.', '_' and '-', such as acme-corp)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("add", "Key file to add to"),
+        ("list", "Key file to read"),
+        ("remove", "Key file to remove the key from"),
+    ],
+)
+def test_cli_keys_help(cli: Any, tmp_path: Path, command: str, expected: str) -> None:
+    result = cli("api-key", command, "--help", cwd=tmp_path)
+    assert expected in result.stdout
 
 
 def test_remove_unknown_name(tmp_path: Path) -> None:
