@@ -556,11 +556,9 @@ def add_history_checks(
     if head is None:
         return
     if repo.is_shallow:
+        # The repository check of verify_current already fails and says how to fix it.
         for check in (appends, signatures, tag_history):
-            check.failures.append(
-                "the history was not checked because the clone is shallow "
-                "(run 'git fetch --unshallow --tags')"
-            )
+            check.skipped = True
         return
     since_commit = None
     if since is not None:

@@ -323,6 +323,25 @@ def test_shallow_clone_fails(cli: Any, registry: Path, tmp_path: Path) -> None:
     assert "git fetch --unshallow --tags" in result.stdout
 
 
+def test_shallow_clone_says_it_once(cli: Any, registry: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{registry}", str(clone)], check=True
+    )
+    result = cli("verify", "--no-hash", cwd=clone)
+    assert result.stdout.count("is shallow") == 1
+
+
+def test_shallow_clone_skips_history(cli: Any, registry: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    subprocess.run(
+        ["git", "clone", "-q", "--depth", "1", f"file://{registry}", str(clone)], check=True
+    )
+    _, report = _verify(cli, clone, "--no-hash")
+    skipped = {check["name"] for check in report["checks"] if check["skipped"]}
+    assert skipped == {"artifacts", "history", "signatures", "tag-history"}
+
+
 def test_since_checks_only_new_commits(cli: Any, registry: Path) -> None:
     base = git(registry, "rev-parse", "HEAD").strip()
     _publish(cli, registry, "2.0.0")
