@@ -16,7 +16,7 @@ from gitreg import journal
 from gitreg.errors import RejectedError
 from gitreg.gitrepo import Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
-from gitreg.registry import signing_config, signing_requested
+from gitreg.registry import resolve_signing, signing_config
 from gitreg.signing import sign as sign_payload
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ def commit_changes(
                     hint="commit them, or restore the file with "
                     f"'git restore --staged --worktree {path}'",
                 )
+        do_sign = resolve_signing(repo, sign, commit=head.commit)
         stamp = int(time.time()) if epoch is None else epoch
         identity = repo.identity(time=stamp)
         blobs = {
@@ -74,7 +75,6 @@ def commit_changes(
         tree = repo.tree_with_changes(head.commit, blobs)
         parents = [] if head.commit is None else [head.commit]
         payload = repo.commit_payload(tree=tree, parents=parents, author=identity, message=message)
-        do_sign = signing_requested(repo, sign)
         signature = sign_payload(payload, signing_config(repo)) if do_sign else None
         commit = repo.write_commit(payload, signature)
         record = journal.Journal(

@@ -267,6 +267,13 @@ class Manifest:
             stop += 1
         return range(start, stop)
 
+    def case_variant(self, name: str) -> str | None:
+        """Return an existing name that equals ``name`` except for case, if any."""
+        if self.positions_of(name):
+            return None
+        folded = name.casefold()
+        return next((key[0] for key in self._keys if key[0].casefold() == folded), None)
+
     def find(self, name: str, version: str) -> Entry | None:
         """Return the entry whose name and version have equal precedence, if any."""
         index = self.position(name, version)
@@ -285,13 +292,11 @@ class Manifest:
         """
         existing = self.find(entry.name, entry.version)
         if existing is not None:
+            same = ""
+            if existing.version != entry.version:
+                same = f", and {entry.version} has the same precedence"
             raise RejectedError(
-                f"{entry.kind} '{entry.name}' version {existing.version} already exists"
-                + (
-                    ""
-                    if existing.version == entry.version
-                    else f" (same precedence as {entry.version})"
-                ),
+                f"{entry.kind} '{entry.name}' version {existing.version} already exists{same}",
                 hint="published entries are immutable; publish a higher version such as "
                 f"{_next_patch(existing.version)}",
             )

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 
-from gitreg.errors import UsageError
+from gitreg.errors import RejectedError, UsageError
 
 MAX_NAME_LENGTH = 100
-# NOTE: names that differ only in case ('Forecast', 'forecast') are both accepted, but
-# their loose tag refs are one file on case-insensitive file systems (macOS, Windows),
-# so the second publish there should be rejected as a stray tag (untested on such a
-# system). Rejecting such pairs needs a rule for registries that already contain both.
+# Names that differ only in case ('Forecast', 'forecast') would have tag refs that are
+# one file on case-insensitive file systems (macOS, Windows), so a publish may not add
+# a case variant of an existing name (see check_case). Registries that already hold
+# both keep working: new versions of either name are accepted.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
 NAME_FORBIDDEN_PATTERN = r"(\.\.|\.lock$|\.$)"
 CLIENT_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,99}$"
@@ -71,4 +71,19 @@ def check_client(client: str) -> str:
     raise UsageError(
         f"client '{client}' is not a valid slug",
         hint="use lowercase letters, digits, '.', '_' and '-', such as acme-corp",
+    )
+
+
+def check_case(name: str, existing: str | None, *, kind: str) -> None:
+    """Reject ``name`` when ``existing``, a name already in the manifest, differs only in case.
+
+    Raises:
+        RejectedError: ``existing`` is not None.
+    """
+    if existing is None:
+        return
+    raise RejectedError(
+        f"{kind} name '{name}' differs from the existing name '{existing}' only in case, "
+        "and their tags would collide on case-insensitive file systems",
+        hint=f"use the existing name instead (--name {existing})",
     )

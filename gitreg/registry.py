@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gitreg import datasets, hashing, journal, jsonread, names, paths, signing
-from gitreg.errors import GitError, RejectedError, UsageError
+from gitreg import datasets, hashing, journal, jsonread, names, paths, signing, trust
+from gitreg.errors import GitError, RejectedError, SigningError, UsageError
 from gitreg.gitrepo import HeadState, Identity, Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
 from gitreg.manifest import (
@@ -86,6 +86,11 @@ def _check_fields(request: PublishRequest) -> None:
         raise UsageError(
             f"--release '{request.release}' must be 1 to 255 characters",
             hint="pass a release tag such as v1.0.0",
+        )
+    if request.release is not None and not Repository.is_valid_tag_name(request.release):
+        raise UsageError(
+            f"--release '{request.release}' is not a valid git tag name",
+            hint="pass a release tag such as v1.0.0 (no spaces, '..', '~', '^', ':' or '?')",
         )
     if request.rows is not None and request.rows > jsonread.MAX_JSON_INTEGER:
         raise UsageError(
@@ -202,6 +207,45 @@ def signing_requested(repo: Repository, override: bool | None) -> bool:
     if override is not None:
         return override
     return bool(repo.config_bool("commit.gpgsign") or repo.config_bool("tag.gpgsign"))
+
+
+SIGNING_SETUP_HINT = (
+    "configure signing ('git config gpg.format ssh; git config user.signingkey "
+    "~/.ssh/id_ed25519.pub; git config commit.gpgsign true', or 'gitreg init --generate-key')"
+)
+
+
+def has_trust_policy(repo: Repository, commit: str | None) -> bool:
+    """Return whether ``commit`` holds trust files that name at least one key."""
+    if commit is None:
+        return False
+    tree = repo.path_ids_at(commit, (trust.TRUST_DIR,))[trust.TRUST_DIR]
+    if tree is None:
+        return False
+    files = {name: repo.read_blob(blob) for name, blob in repo.tree_blobs(tree).items()}
+    try:
+        policy = trust.policy_from_files(files, source=trust.TRUST_DIR)
+    except trust.TrustError:
+        # A malformed allowed_signers file is still a policy that verify enforces.
+        return True
+    return not policy.empty
+
+
+def resolve_signing(repo: Repository, override: bool | None, *, commit: str | None) -> bool:
+    """Return ``signing_requested``, refusing to sign nothing where a trust policy needs it.
+
+    Raises:
+        SigningError: the repository has a trust policy, but signing is neither
+            configured nor requested; verify would reject the unsigned objects forever.
+    """
+    do_sign = signing_requested(repo, override)
+    if do_sign or override is not None or not has_trust_policy(repo, commit):
+        return do_sign
+    raise SigningError(
+        f"this registry requires signed publishes (it has trust files under {trust.TRUST_DIR}/), "
+        "but signing is not configured",
+        hint=f"{SIGNING_SETUP_HINT}, or pass --no-sign to publish unsigned on purpose",
+    )
 
 
 def read_head_manifest(
@@ -321,6 +365,7 @@ def _commit_entry(
     _check_worktree(repo, request.kind, head.commit)
     cache = ManifestCache(repo.git_dir)
     manifest = read_head_manifest(repo, head.commit, request.kind, created_at, cache=cache)
+    names.check_case(prepared.name, manifest.case_variant(prepared.name), kind=request.kind)
     entry = _build_entry(request, prepared, created_at)
     updated = manifest.with_entry(entry, updated_at=created_at)
     data = serialize(updated)
@@ -335,7 +380,7 @@ def _commit_entry(
             hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' "
             "or publish another version",
         )
-    do_sign = signing_requested(repo, sign)
+    do_sign = resolve_signing(repo, sign, commit=head.commit)
     config = signing_config(repo) if do_sign else None
     commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
     _move_refs(repo, head, entry, data, commit, tag_object)
@@ -346,6 +391,12 @@ def _commit_entry(
             logger.warning(
                 "artifact %s is not committed; commit it (or track it with git LFS) "
                 "so that clones can verify it",
+                artifact,
+            )
+        elif repo.path_is_dirty(artifact):
+            logger.warning(
+                "artifact %s has uncommitted changes, so the sha256 recorded is of the "
+                "uncommitted content; commit it so that clones can verify it",
                 artifact,
             )
     for artifact in repo.unmarked_text_paths(list(entry.artifacts)):
@@ -570,6 +621,9 @@ class Stats:
     avg_dataset_cleanliness: float | None
     models_by_client: dict[str, int]
     datasets_by_client: dict[str, int]
+    # Entries without a client, which the by-client counts leave out.
+    models_without_client: int = 0
+    datasets_without_client: int = 0
 
 
 def _average(entries: tuple[Entry, ...] | list[Entry]) -> float | None:
@@ -593,4 +647,6 @@ def compute_stats(models: list[Entry], dataset_entries: list[Entry]) -> Stats:
         avg_dataset_cleanliness=_average(dataset_entries),
         models_by_client=_by_client(models),
         datasets_by_client=_by_client(dataset_entries),
+        models_without_client=sum(entry.client is None for entry in models),
+        datasets_without_client=sum(entry.client is None for entry in dataset_entries),
     )

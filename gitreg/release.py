@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 from gitreg import journal, signing
 from gitreg.entries import Entry
-from gitreg.errors import CheckFailedError, GitError, RejectedError, UsageError
+from gitreg.errors import CheckFailedError, GitError, RejectedError, SigningError, UsageError
 from gitreg.gitrepo import Repository
 from gitreg.lock import DEFAULT_TIMEOUT_SECONDS, writer_lock
 from gitreg.manifest import KINDS, MANIFEST_PATHS
-from gitreg.registry import read_head_manifest, signing_config, utc_timestamp
+from gitreg.registry import SIGNING_SETUP_HINT, read_head_manifest, signing_config, utc_timestamp
 from gitreg.verify import verify_registry
 
 logger = logging.getLogger(__name__)
@@ -111,6 +111,17 @@ def _verified(repo: Repository) -> None:
     )
 
 
+def _signature(repo: Repository, payload: str) -> str:
+    try:
+        return signing.sign(payload, signing_config(repo))
+    except SigningError as exc:
+        raise SigningError(
+            f"the release tag could not be signed: {exc.message}",
+            hint=f"{exc.hint + '; ' if exc.hint else ''}or {SIGNING_SETUP_HINT}, "
+            "or pass --no-sign to create an unsigned release tag",
+        ) from None
+
+
 def release(
     repo: Repository,
     tag: str,
@@ -141,8 +152,15 @@ def release(
         payload = repo.tag_payload(
             target=head, tag_name=tag, tagger=tagger, message=f"Release {tag}\n\n{notes}"
         )
-        signature = signing.sign(payload, signing_config(repo)) if sign else None
+        signature = _signature(repo, payload) if sign else None
         tag_object = repo.write_tag(payload, signature)
         repo.create_tag(tag, tag_object)
     logger.info("created release tag %s at %s", tag, head)
+    if not tag.startswith("v"):
+        logger.warning(
+            "release tag %s does not start with 'v', and the release workflow runs only "
+            "on v* tags; use a tag such as v%s to trigger it",
+            tag,
+            tag,
+        )
     return ReleaseResult(tag=tag, commit=head, tag_object=tag_object, notes=notes, signed=sign)

@@ -95,7 +95,7 @@ def _check_artifacts(
             try:
                 located[artifact] = paths.check_regular_file(artifact, workdir=repo.workdir)
             except GitregError as exc:
-                check.failures.append(f"{entry.tag_name}: {exc.message}")
+                check.failures.append(f"{entry.tag_name}: {exc.message}{_missing_hint(exc)}")
                 continue
             to_hash.append((entry, artifact))
     if not rehash:
@@ -122,6 +122,36 @@ def _check_artifacts(
                 "(the artifact changed after publishing; publish it as a new version)"
             )
     return len(unique)
+
+
+def _missing_hint(exc: GitregError) -> str:
+    if not exc.message.startswith("artifact not found"):
+        return ""
+    return (
+        " (in a clone, the artifact may never have been committed in the publishing "
+        "repository; ask its publisher to commit and push it)"
+    )
+
+
+def _uncommitted_artifacts(repo: Repository, entries: list[Entry]) -> list[str]:
+    """Warn about artifacts on disk that HEAD lacks or holds with other content."""
+    head = repo.head_commit()
+    warnings = []
+    for artifact in sorted({a for entry in entries for a in entry.artifacts}):
+        try:
+            paths.check_regular_file(artifact, workdir=repo.workdir)
+        except GitregError:
+            continue  # Reported as a failure by _check_artifacts.
+        if repo.blob_id_at(head, artifact) is None:
+            warnings.append(
+                f"artifact {artifact} is not committed at HEAD; commit it so that clones "
+                "can verify it"
+            )
+        elif repo.path_is_dirty(artifact):
+            warnings.append(
+                f"artifact {artifact} differs from HEAD; commit it so that clones can verify it"
+            )
+    return warnings
 
 
 def _check_tags(
@@ -176,6 +206,8 @@ def verify_current(
     report.artifacts_hashed = _check_artifacts(
         repo, entries, artifacts, rehash=rehash, on_progress=on_progress
     )
+    if not repo.is_bare:
+        report.warnings.extend(_uncommitted_artifacts(repo, entries))
     tags = report.check("tags", "every entry has its tag and every tag its entry")
     _check_tags(repo, manifests, entries, tags)
     return report

@@ -184,7 +184,7 @@ def test_build_metadata_collides(cli: Cli, repo: Path) -> None:
     message = _rejected(
         cli, repo, "model-publish", "--path", "model.bin", "--version", "1.0.0+b", code=1
     )
-    assert "version 1.0.0+a already exists (same precedence as 1.0.0+b)" in message
+    assert "version 1.0.0+a already exists, and 1.0.0+b has the same precedence (" in message
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,21 @@ def _describe(result: InitResult) -> str:
     state = "signed" if result.signed else "unsigned"
     lines.append(f"✓ Registry initialized in commit {result.commit[:12]} ({state})")
     lines += [f"  {path}" for path in result.paths]
+    if result.signer is not None:
+        trust = (
+            "This commit is the root of trust: whoever verifies the registry trusts the keys "
+            "it names."
+        )
+    else:
+        trust = (
+            "This commit names no trusted keys, so 'gitreg verify' cannot check signatures; "
+            "add keys later with 'gitreg signers add'."
+        )
     lines += [
         "",
-        "This commit is the root of trust: whoever verifies the registry trusts the keys it names.",
+        trust,
         "Next: push it with 'git push --follow-tags', then publish with 'gitreg model-publish'.",
     ]
-    if not result.signed:
-        lines.append("Without trust files, 'gitreg verify' cannot check signatures.")
     return "\n".join(lines)
 
 

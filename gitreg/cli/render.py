@@ -222,12 +222,14 @@ def stats_text(figures: Stats) -> None:
         f"Avg Model Cleanliness: {_average(figures.avg_model_cleanliness)}",
         f"Avg Dataset Cleanliness: {_average(figures.avg_dataset_cleanliness)}",
     ]
-    for title, counts in (
-        ("Models by Client", figures.models_by_client),
-        ("Datasets by Client", figures.datasets_by_client),
+    for title, counts, without in (
+        ("Models by Client", figures.models_by_client, figures.models_without_client),
+        ("Datasets by Client", figures.datasets_by_client, figures.datasets_without_client),
     ):
         lines += ["", f"{title}:"]
-        lines += [f"  {client}: {count}" for client, count in counts.items()] or ["  (none)"]
+        rows = [f"  {client}: {count}" for client, count in counts.items()]
+        rows += [f"  (no client): {without}"] if without else []
+        lines += rows or ["  (none)"]
     typer.echo("\n".join(lines))
 
 
