@@ -95,7 +95,8 @@ def _check_artifacts(
             try:
                 located[artifact] = paths.check_regular_file(artifact, workdir=repo.workdir)
             except GitregError as exc:
-                check.failures.append(f"{entry.tag_name}: {exc.message}{_missing_hint(exc)}")
+                hint = _missing_hint(repo, artifact, exc)
+                check.failures.append(f"{entry.tag_name}: {exc.message}{hint}")
                 continue
             to_hash.append((entry, artifact))
     if not rehash:
@@ -124,9 +125,11 @@ def _check_artifacts(
     return len(unique)
 
 
-def _missing_hint(exc: GitregError) -> str:
+def _missing_hint(repo: Repository, artifact: str, exc: GitregError) -> str:
     if not exc.message.startswith("artifact not found"):
         return ""
+    if repo.blob_id_at(repo.head_commit(), artifact) is not None:
+        return ""  # Deleted from the work tree, not missing from history.
     return (
         " (in a clone, the artifact may never have been committed in the publishing "
         "repository; ask its publisher to commit and push it)"

@@ -479,9 +479,9 @@ def test_plain_table_leaves_rest_to_rich(row: tuple[str, ...]) -> None:
 
 def test_list_table_with_markup_uses_rich(cli: object, repo: Path) -> None:
     (repo / "model.bin").write_bytes(b"weights")
-    cli("model-publish", "--path", "model.bin", "--version", "1.0.0", "--release", "r:1", cwd=repo)  # type: ignore[operator]
+    cli("model-publish", "--path", "model.bin", "--version", "1.0.0", "--release", "v1-é", cwd=repo)  # type: ignore[operator]
     result = cli("list", "--type", "model", cwd=repo)  # type: ignore[operator]
-    assert "r:1" in result.stdout
+    assert "v1-é" in result.stdout
 
 
 def test_usage_error_exits_two(cli: object, repo: Path) -> None:

@@ -38,9 +38,19 @@ _NOT_LOCK = (
 )
 ENTRY_NAME_PATTERN = f"^[A-Za-z0-9]{_PART}*(?:(?:\\.{_PART}+)*\\.{_NOT_LOCK})?$"
 
+# A release tag must be a valid git tag name; the pattern states a portable subset
+# of that rule (slash-separated parts built like entry names, '+' allowed), so that
+# every value it admits passes the core's check.
+_TAG_NOT_LOCK = _NOT_LOCK.replace("_-]", "_+-]")
+_TAG_COMPONENT = f"[A-Za-z0-9_+-]+(?:(?:\\.[A-Za-z0-9_+-]+)*\\.{_TAG_NOT_LOCK})?"
+RELEASE_TAG_PATTERN = f"^{_TAG_COMPONENT}(?:/{_TAG_COMPONENT})*$"
+
 EntryName = Annotated[StrictStr, Field(pattern=ENTRY_NAME_PATTERN, max_length=100)]
 Version = Annotated[StrictStr, Field(pattern=SEMVER_PATTERN, max_length=256)]
 ClientSlug = Annotated[StrictStr, Field(pattern=CLIENT_PATTERN)]
+ReleaseTag = Annotated[
+    StrictStr, Field(min_length=1, max_length=255, pattern=RELEASE_TAG_PATTERN)
+]
 
 
 def _whole_float_to_int(value: object) -> object:
@@ -130,7 +140,7 @@ class _PublishBody(BaseModel):
         description="Client slug. Defaults to the key's client when the key has exactly one.",
     )
     cleanliness_score: Cleanliness | None = None
-    release_tag: Annotated[Text, Field(min_length=1, max_length=255)] | None = None
+    release_tag: ReleaseTag | None = None
     notes: Annotated[Text, Field(max_length=10_000)] | None = None
 
 

@@ -142,6 +142,7 @@ def test_artifact_outside_repo_rejected(
         ({"artifacts": ["a", "b"]}, "field 'artifacts' holds 2 paths, and it must hold exactly 1"),
         ({"cleanliness_score": 101}, "field 'cleanliness_score'"),
         ({"unknown": 1}, "field 'unknown'"),
+        ({"release_tag": "not a tag"}, "field 'release_tag'"),
     ],
 )
 def test_bad_body_422(
