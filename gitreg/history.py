@@ -556,7 +556,7 @@ def add_history_checks(
     if head is None:
         return
     if repo.is_shallow:
-        # The repository check of verify_current already fails and says how to fix it.
+        # The repository check of verify_current already fails and names the fix.
         for check in (appends, signatures, tag_history):
             check.skipped = True
         return

@@ -128,8 +128,8 @@ def _merge_union_members(problems: Sequence[Mapping[str, Any]]) -> list[Mapping[
         if len(members) == 1:
             result.append(members[0])
             continue
-        wanted = " or ".join(str(m["msg"]).removeprefix("Input should be ") for m in members)
-        result.append({**members[0], "loc": key, "msg": f"Input should be {wanted}"})
+        expected = " or ".join(str(m["msg"]).removeprefix("Input should be ") for m in members)
+        result.append({**members[0], "loc": key, "msg": f"Input should be {expected}"})
     return result
 
 

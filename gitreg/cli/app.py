@@ -137,7 +137,7 @@ _HELP_REQUESTS = _click_classes("NoArgsIsHelpError", click.exceptions.NoArgsIsHe
 
 
 def _show_click_error(exc: Any) -> None:
-    """Print a click error as one line, or the help that a bare command asks for."""
+    """Print a click error as one line, or the help that a bare command requests."""
     if isinstance(exc, _HELP_REQUESTS) or not isinstance(exc, _USAGE_ERRORS):
         exc.show()
         return

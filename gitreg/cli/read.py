@@ -42,12 +42,22 @@ def list_entries(
     entries_text = manifest.entry_list.text()
     if json_output and client is None and release is None and entries_text is not None:
         render.print_entry_list_json(ENTRY_KEYS[kind_value], len(manifest.entries), entries_text)
-        return
-    documents = filter_documents(manifest, client=client, release=release)
-    if json_output:
-        render.print_json({"count": len(documents), ENTRY_KEYS[kind_value]: documents})
-        return
-    render.entry_table(documents)
+        count = len(manifest.entries)
+    else:
+        documents = filter_documents(manifest, client=client, release=release)
+        if json_output:
+            render.print_json({"count": len(documents), ENTRY_KEYS[kind_value]: documents})
+        else:
+            render.entry_table(documents)
+        count = len(documents)
+    if count == 0:
+        # Standard output stays data, so the empty result is explained on stderr.
+        filters = [
+            f"--{name} {value}"
+            for name, value in (("client", client), ("release", release))
+            if value is not None
+        ]
+        typer.echo(" ".join([f"no {kind_value}s match", *filters]), err=True)
 
 
 def fetch_entry(

@@ -76,6 +76,38 @@ def test_list_empty_registry(cli: Cli, repo: Path) -> None:
     assert json.loads(result.stdout) == {"count": 0, "models": []}
 
 
+def test_list_empty_registry_says_so(cli: Cli, repo: Path) -> None:
+    result = cli("list", "--type", "model", "--json", cwd=repo)
+    assert result.stderr == "no models match\n"
+
+
+def test_list_no_match_keeps_table(cli: Cli, filled: Path) -> None:
+    result = cli("list", "--type", "model", "--client", "nobody", cwd=filled)
+    assert result.exit_code == 0
+    assert "Name" in result.stdout
+
+
+def test_list_no_match_says_so(cli: Cli, filled: Path) -> None:
+    result = cli("list", "--type", "dataset", "--client", "nobody", "--release", "v9", cwd=filled)
+    assert result.stderr == "no datasets match --client nobody --release v9\n"
+
+
+def test_list_no_match_json(cli: Cli, filled: Path) -> None:
+    result = cli("list", "--type", "model", "--release", "v9", "--json", cwd=filled)
+    assert json.loads(result.stdout) == {"count": 0, "models": []}
+
+
+def test_list_matches_quiet(cli: Cli, filled: Path) -> None:
+    result = cli("list", "--type", "model", "--client", "acme-corp", cwd=filled)
+    assert result.stderr == ""
+
+
+def test_fetch_json_missing_stdout_empty(cli: Cli, filled: Path) -> None:
+    result = cli("fetch", "--type", "model", "--name", "nope", "--json", cwd=filled)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+
+
 def test_list_rejects_bad_type(cli: Cli, repo: Path) -> None:
     result = cli("list", "--type", "pipeline", cwd=repo)
     assert result.exit_code == 2
