@@ -133,7 +133,10 @@ def _merge_union_members(problems: Sequence[Mapping[str, Any]]) -> list[Mapping[
     return result
 
 
-async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
+_JSON_HINT = "send one JSON object with the header Content-Type: application/json"
+
+
+async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = exc.errors()
     first = problems[0]
@@ -141,12 +144,16 @@ async def _validation_failed(_request: Request, exc: Exception) -> JSONResponse:
         # FastAPI reports a body it cannot parse as a validation error at ("body", offset).
         offset = first["loc"][-1]
         reason = first.get("ctx", {}).get("error", "invalid JSON")
-        return error_response(
-            400,
-            "invalid_request",
-            f"the body is not valid JSON: {reason} at character {offset}",
-            hint="send one JSON object with the header Content-Type: application/json",
-        )
+        message = f"the body is not valid JSON: {reason} at character {offset}"
+        return error_response(400, "invalid_request", message, hint=_JSON_HINT)
+    if tuple(first["loc"]) == ("body",):
+        content_type = request.headers.get("content-type", "")
+        if first["type"] == "missing":
+            return error_response(422, "invalid_request", "the body is missing", hint=_JSON_HINT)
+        if "json" not in content_type:
+            # FastAPI parses a body as JSON only when its Content-Type says so.
+            message = f"the body is not JSON (Content-Type '{content_type or 'missing'}')"
+            return error_response(400, "invalid_request", message, hint=_JSON_HINT)
     groups = _merge_union_members(problems)
     message = _problem_message(groups[0])
     if len(groups) > 1:

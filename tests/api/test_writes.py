@@ -187,6 +187,20 @@ def test_body_not_json_names_offset(http: Http, writable: Any, keys: Keys) -> No
     assert "at character 1" in response.json()["message"]
 
 
+def test_body_plain_text_400(http: Http, writable: Any, keys: Keys) -> None:
+    headers = {**keys.header(keys.all_writer), "Content-Type": "text/plain"}
+    response = http(writable).post(f"{API}/models", content=b"hello", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["message"] == "the body is not JSON (Content-Type 'text/plain')"
+
+
+def test_body_missing_422(http: Http, writable: Any, keys: Keys) -> None:
+    headers = {**keys.header(keys.all_writer), "Content-Type": "application/json"}
+    response = http(writable).post(f"{API}/models", headers=headers)
+    assert response.status_code == 422
+    assert response.json()["message"] == "the body is missing"
+
+
 def test_body_json_array_422(http: Http, writable: Any, keys: Keys) -> None:
     response = http(writable).post(
         f"{API}/models", json=[1], headers=keys.header(keys.all_writer)
