@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -13,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from gitreg import names
-from gitreg.api.payloads import ErrorBody
-from gitreg.errors import GitregError
+from gitreg.api.payloads import RELEASE_TAG_PATTERN, ErrorBody
+from gitreg.errors import GitregError, UsageError
 from gitreg.versions import parse_version
 
 logger = logging.getLogger(__name__)
@@ -70,11 +71,23 @@ _DESCRIPTIONS = {
     503: "The served ref no longer exists, or another writer held the registry lock too long.",
 }
 
+def _check_release_tag(tag: str) -> str:
+    """Return ``tag`` if the API's release tag pattern admits it."""
+    if re.fullmatch(RELEASE_TAG_PATTERN, tag):
+        return tag
+    raise UsageError(
+        f"release tag '{tag}' is not allowed",
+        hint="use parts of letters, digits, '.', '_', '+' and '-', separated by '/', "
+        "such as v1.2.0",
+    )
+
+
 # Core checks that word a rejected parameter better than a regular-expression mismatch.
 _PARAMETER_CHECKS: dict[str, Callable[[str], object]] = {
     "client": names.check_client,
     "version": parse_version,
     "name": names.check_name,
+    "release_tag": _check_release_tag,
 }
 
 
@@ -97,6 +110,9 @@ def _parameter_message(location: tuple[Any, ...], message: str, value: object) -
                 check(value)
             except GitregError as exc:
                 return f"{where}: {exc}"
+    if message.startswith("String should match pattern"):
+        # The pattern itself is long and unreadable, and /openapi.json states it.
+        return f"{where}: {value!r} does not match the pattern that /openapi.json gives"
     return f"{where}: {message}"
 
 

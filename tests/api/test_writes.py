@@ -141,6 +141,7 @@ def test_artifact_outside_repo_rejected(
         ({"artifacts": []}, "field 'artifacts' holds 0 paths, and it must hold exactly 1"),
         ({"artifacts": ["a", "b"]}, "field 'artifacts' holds 2 paths, and it must hold exactly 1"),
         ({"cleanliness_score": 101}, "field 'cleanliness_score'"),
+        ({"release_tag": "v" * 256}, "field 'release_tag': String should have at most 255"),
         ({"unknown": 1}, "field 'unknown'"),
         ({"release_tag": "not a tag"}, "field 'release_tag'"),
     ],
@@ -153,6 +154,28 @@ def test_bad_body_422(
     response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
     assert response.status_code == 422
     assert expected in response.json()["message"]
+
+
+def test_bad_release_tag_readable(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    body = _body(registry, release_tag="bad tag")
+    client = http(writable)
+    response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
+    assert response.json()["message"].startswith(
+        "field 'release_tag': release tag 'bad tag' is not allowed"
+    )
+
+
+def test_pattern_mismatch_hides_regex(
+    http: Http, writable: Any, registry: Path, keys: Keys
+) -> None:
+    body = _body(registry, artifacts=["a\u0000b"])
+    client = http(writable)
+    response = client.post(f"{API}/models", json=body, headers=keys.header(keys.all_writer))
+    assert response.json()["message"] == (
+        "field 'artifacts.0': 'a\\x00b' does not match the pattern that /openapi.json gives"
+    )
 
 
 def test_bad_body_no_location_prefix(
