@@ -558,13 +558,7 @@ class Repository:
             with self._repo.transaction() as transaction:
                 transaction.lock_ref(branch)
                 transaction.lock_ref(tag_ref)
-                current = self._repo.references.get(branch)
-                current_id = None if current is None else str(current.target)
-                if current_id != expected:
-                    raise GitError(
-                        f"branch {branch} moved during the publish (now at {current_id})",
-                        hint="run the command again",
-                    )
+                self._require_branch_at(branch, expected, moment="during the publish")
                 if tag_ref in self._repo.references:
                     raise GitError(
                         f"tag '{tag_name}' already exists",
@@ -578,6 +572,19 @@ class Repository:
                 hint="another git process may hold a lock; run the command again",
             ) from exc
 
+    def _require_branch_at(self, branch: str, expected: str | None, *, moment: str) -> None:
+        """Raise GitError unless ``branch`` points at ``expected``.
+
+        Call it with the branch locked, so the tip cannot move after the check.
+        """
+        current = self._repo.references.get(branch)
+        current_id = None if current is None else str(current.target)
+        if current_id != expected:
+            raise GitError(
+                f"branch {branch} moved {moment} (now at {current_id})",
+                hint="run the command again",
+            )
+
     def advance_branch(
         self, *, branch: str, expected: str | None, commit: str, reflog_message: str
     ) -> None:
@@ -589,13 +596,7 @@ class Repository:
         try:
             with self._repo.transaction() as transaction:
                 transaction.lock_ref(branch)
-                current = self._repo.references.get(branch)
-                current_id = None if current is None else str(current.target)
-                if current_id != expected:
-                    raise GitError(
-                        f"branch {branch} moved while gitreg was committing (now at {current_id})",
-                        hint="run the command again",
-                    )
+                self._require_branch_at(branch, expected, moment="while gitreg was committing")
                 transaction.set_target(branch, commit, message=reflog_message)
         except pygit2.GitError as exc:
             raise GitError(
