@@ -41,7 +41,7 @@ _VERBS: dict[Kind, str] = {"model": "Publish", "dataset": "Register"}
 
 @dataclass(frozen=True)
 class PublishRequest:
-    """What the user asked to publish, as given on the command line."""
+    """A publish request with the values given on the command line or in an API body."""
 
     kind: Kind
     path: str
@@ -202,7 +202,7 @@ def signing_requested(repo: Repository, override: bool | None) -> bool:
     """Decide whether to sign: ``--sign/--no-sign`` wins, then the git configuration.
 
     A publish is one act, so the commit and the tag are signed together when either
-    ``commit.gpgSign`` or ``tag.gpgSign`` asks for it.
+    ``commit.gpgSign`` or ``tag.gpgSign`` is true.
     """
     if override is not None:
         return override
@@ -216,7 +216,7 @@ SIGNING_SETUP_HINT = (
 
 
 def has_trust_policy(repo: Repository, commit: str | None) -> bool:
-    """Return whether ``commit`` holds trust files that name at least one key."""
+    """Return whether ``commit`` contains trust files that name at least one key."""
     if commit is None:
         return False
     tree = repo.path_ids_at(commit, (trust.TRUST_DIR,))[trust.TRUST_DIR]
@@ -350,42 +350,8 @@ def publish(
         return _commit_entry(repo, request, prepared, sign=sign, epoch=epoch)
 
 
-def _commit_entry(
-    repo: Repository,
-    request: PublishRequest,
-    prepared: _Prepared,
-    *,
-    sign: bool | None,
-    epoch: int | None,
-) -> PublishResult:
-    head = repo.head_state()
-    stamp = int(time.time()) if epoch is None else epoch
-    identity = repo.identity(time=stamp)
-    created_at = utc_timestamp(stamp)
-    _check_worktree(repo, request.kind, head.commit)
-    cache = ManifestCache(repo.git_dir)
-    manifest = read_head_manifest(repo, head.commit, request.kind, created_at, cache=cache)
-    names.check_case(prepared.name, manifest.case_variant(prepared.name), kind=request.kind)
-    entry = _build_entry(request, prepared, created_at)
-    updated = manifest.with_entry(entry, updated_at=created_at)
-    data = serialize(updated)
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise RejectedError(
-            f"publishing would push {updated.path} over 10 MB ({len(data):,} bytes)",
-            hint="archive old entries into another file or split the registry by client",
-        )
-    if repo.tag_exists(entry.tag_name):
-        raise RejectedError(
-            f"tag '{entry.tag_name}' already exists but the manifest has no such entry",
-            hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' "
-            "or publish another version",
-        )
-    do_sign = resolve_signing(repo, sign, commit=head.commit)
-    config = signing_config(repo) if do_sign else None
-    commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
-    _move_refs(repo, head, entry, data, commit, tag_object)
-    # The old manifest was validated and the new entry too, so the result is valid.
-    cache.remember(data, kind=request.kind)
+def _warn_about_artifacts(repo: Repository, entry: Entry, commit: str) -> None:
+    """Log each reason a clone could fail to verify the artifacts of ``entry``."""
     for artifact in entry.artifacts:
         if repo.blob_id_at(commit, artifact) is None:
             logger.warning(
@@ -406,6 +372,50 @@ def _commit_entry(
             artifact,
             artifact,
         )
+
+
+def _commit_entry(
+    repo: Repository,
+    request: PublishRequest,
+    prepared: _Prepared,
+    *,
+    sign: bool | None,
+    epoch: int | None,
+) -> PublishResult:
+    head = repo.head_state()
+    stamp = int(time.time()) if epoch is None else epoch
+    identity = repo.identity(time=stamp)
+    created_at = utc_timestamp(stamp)
+    _check_worktree(repo, request.kind, head.commit)
+
+    cache = ManifestCache(repo.git_dir)
+    manifest = read_head_manifest(repo, head.commit, request.kind, created_at, cache=cache)
+    names.check_case(prepared.name, manifest.case_variant(prepared.name), kind=request.kind)
+    entry = _build_entry(request, prepared, created_at)
+    updated = manifest.with_entry(entry, updated_at=created_at)
+    data = serialize(updated)
+
+    if len(data) > MAX_MANIFEST_BYTES:
+        raise RejectedError(
+            f"publishing would push {updated.path} over 10 MB ({len(data):,} bytes)",
+            hint="archive old entries into another file or split the registry by client",
+        )
+    if repo.tag_exists(entry.tag_name):
+        raise RejectedError(
+            f"tag '{entry.tag_name}' already exists but the manifest has no such entry",
+            hint=f"delete the stray tag with 'git tag -d {entry.tag_name}' "
+            "or publish another version",
+        )
+
+    do_sign = resolve_signing(repo, sign, commit=head.commit)
+    config = signing_config(repo) if do_sign else None
+    commit, tag_object = _write_objects(repo, head, entry, data, identity, config)
+    _move_refs(repo, head, entry, data, commit, tag_object)
+
+    # The old manifest was validated and the new entry too, so the result is valid.
+    cache.remember(data, kind=request.kind)
+
+    _warn_about_artifacts(repo, entry, commit)
     logger.info("published %s at %s", entry.tag_name, commit)
     return PublishResult(entry=entry, commit=commit, tag=entry.tag_name, signed=do_sign)
 
@@ -562,7 +572,7 @@ def fetch(
 ) -> Entry:
     """Return one version of ``name``, or the one with the highest precedence.
 
-    Only entries for which ``where`` returns True are considered; a hidden entry
+    Only entries for which ``where`` returns True are considered. A hidden entry
     raises the same error as a missing one, so callers can scope reads by client
     without revealing which names exist.
 
