@@ -15,7 +15,7 @@ from gitreg.errors import RejectedError, UsageError
 
 @dataclass(frozen=True)
 class DatasetFacts:
-    """What the file itself says; None where the format does not tell."""
+    """Row count and schema hash read from the file; None where the format has none."""
 
     row_count: int | None
     schema_hash: str | None

@@ -1,7 +1,7 @@
 """The exceptions the core raises.
 
 Every user-facing failure is a ``GitregError``: a one-line message that names the
-failing value, plus a hint that says what to do next. The CLI maps the classes to
+failing value, plus a hint that tells what to do next. The CLI maps the classes to
 exit codes in one place:
 
 - ``UsageError`` (exit 2): the command line or an input value is malformed.

@@ -27,7 +27,7 @@ _TIMEOUT_SECONDS = 120
 
 @dataclass(frozen=True)
 class SigningConfig:
-    """What the git configuration says about signing."""
+    """The signing settings read from the git configuration."""
 
     format: SignatureFormat = "openpgp"
     key: str | None = None
@@ -41,7 +41,7 @@ class SigningConfig:
         """Return a valid ``gpg.format`` value.
 
         Raises:
-            SigningError: the value is not one git knows.
+            SigningError: the value is not a format git supports.
         """
         if value is None:
             return "openpgp"
@@ -173,7 +173,7 @@ def openpgp_export(key: str, *, program: str = "gpg") -> bytes:
     """Return the ASCII-armored public key ``key`` from the user's keyring.
 
     Raises:
-        SigningError: gpg is missing, fails, or knows no such key.
+        SigningError: gpg is missing, fails, or has no such key.
     """
     output = _run([program, "--batch", "--armor", "--export", key], b"", key)
     if not output.stdout.strip():

@@ -1,4 +1,4 @@
-"""Verification of the registry as it stands: manifests, artifacts and tags."""
+"""Verification of the registry's current state: manifests, artifacts and tags."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def _missing_hint(repo: Repository, artifact: str, exc: GitregError) -> str:
 
 
 def _uncommitted_artifacts(repo: Repository, entries: list[Entry]) -> list[str]:
-    """Warn about artifacts on disk that HEAD lacks or holds with other content."""
+    """Warn about artifacts on disk that HEAD lacks or contains with other content."""
     head = repo.head_commit()
     warnings = []
     for artifact in sorted({a for entry in entries for a in entry.artifacts}):
